@@ -15,7 +15,8 @@ endfunction()
 
 function(vesta_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
-                         -Wnon-virtual-dtor -Wno-unused-parameter)
+                         -Wnon-virtual-dtor -Wno-unused-parameter
+                         -Wno-missing-field-initializers)
 endfunction()
 
 # vesta_test(<name> SOURCES ... DEPS ... [LABELS ...])
