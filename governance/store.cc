@@ -849,8 +849,9 @@ const char* OpName(Transaction::Op::Kind k) {
 // commit's parameters; row counts are derived afterwards from the images.
 class OpApplier {
  public:
-  OpApplier(Db& db, const TableMeta& meta, std::vector<ColumnDef> defs, int64_t version)
-      : db_(db), meta_(meta), defs_(std::move(defs)), v_(version), pk_(PkIndex(defs_, meta)) {}
+  OpApplier(Db& db, const TableMeta& meta, std::vector<ColumnDef> defs, int64_t version,
+            const std::function<void(int64_t, int64_t)>& progress)
+      : db_(db), meta_(meta), defs_(std::move(defs)), v_(version), pk_(PkIndex(defs_, meta)), progress_(progress) {}
 
   Result<json> Apply(Transaction::Op& op) {
     VESTA_RETURN_IF_ERROR(CheckConflicts(op));
@@ -963,7 +964,9 @@ class OpApplier {
       }
     }
     VESTA_ASSIGN_OR_RETURN(Stmt * ins, db_.Cached(InsertSql()));
-    for (const Row& r : op.rows) {
+    for (size_t i = 0; i < op.rows.size(); ++i) {
+      const Row& r = op.rows[i];
+      Progress(i + 1, op.rows.size());
       Status st = InsertRow(ins, r);
       if (st.code() == StatusCode::kAlreadyExists) {  // a live row has this key
         ins->Reset();
@@ -1001,6 +1004,7 @@ class OpApplier {
     VESTA_ASSIGN_OR_RETURN(Stmt * ins, db_.Cached(InsertSql()));
     for (size_t i = 0; i < op.rows.size(); ++i) {
       const Row& r = op.rows[i];
+      Progress(i + 1, op.rows.size());
       if (last[KeyString(r[static_cast<size_t>(pk_)])] != i) continue;
       find->Reset();
       find->BindValue(1, r[static_cast<size_t>(pk_)]);
@@ -1129,7 +1133,14 @@ class OpApplier {
   std::vector<ColumnDef> defs_;
   int64_t v_;
   int pk_;
+  const std::function<void(int64_t, int64_t)>& progress_;
   bool schema_changed_ = false;
+
+  void Progress(size_t done, size_t total) const {
+    if (progress_ && (done % 5000 == 0 || done == total)) {
+      progress_(static_cast<int64_t>(done), static_cast<int64_t>(total));
+    }
+  }
 };
 
 }  // namespace
@@ -1252,7 +1263,7 @@ Result<std::vector<CommitInfo>> Transaction::Commit() {
       }
     }
     const int64_t v = meta.current_version + 1;
-    OpApplier applier(db, meta, std::move(defs), v);
+    OpApplier applier(db, meta, std::move(defs), v, progress_);
     VESTA_ASSIGN_OR_RETURN(json params, applier.Apply(*op));
     // Row counts from the images this version added and removed.
     const std::string t = meta.phys(), pk = QuoteIdent(meta.pk_phys()), vs = std::to_string(v);

@@ -40,6 +40,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -200,6 +201,11 @@ class Transaction {
   // current when the first operation on the table was added.
   Status SetReadVersion(const TableName& table, int64_t version);
 
+  // Calls `fn(rows_done, rows_total)` every few thousand rows while Commit()
+  // writes appended or upserted rows (for progress displays). `fn` runs on
+  // the committing thread inside the write transaction: keep it short.
+  void SetProgress(std::function<void(int64_t done, int64_t total)> fn) { progress_ = std::move(fn); }
+
   // Validates and applies every operation in one SQLite transaction. Returns
   // the commits made, one per table whose contents changed (an upsert that
   // changes nothing makes no commit). On any error nothing is committed.
@@ -216,6 +222,7 @@ class Transaction {
   Store* store_;
   std::string principal_;
   std::vector<std::unique_ptr<Op>> ops_;
+  std::function<void(int64_t, int64_t)> progress_;
   bool done_ = false;
 };
 

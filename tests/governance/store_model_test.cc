@@ -152,7 +152,7 @@ void RunModel(uint32_t seed, int steps) {
 }
 
 TEST(StoreModel, RandomCommitsAgreeWithModelAtEveryVersion) {
-  for (uint32_t seed = 1; seed <= 12; ++seed) RunModel(seed, 60);
+  for (uint32_t seed = 1; seed <= 40; ++seed) RunModel(seed, 80);
 }
 
 }  // namespace

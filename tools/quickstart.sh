@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: install the Debian packages, build Vesta
+# (Release), create a store and load the demo TCGA glioma cohort into it,
+# then show what was loaded. Safe to run again: the load is an upsert and
+# commits nothing when the data are unchanged.
+#
+#   tools/quickstart.sh            # store in ./vesta-data/store.vesta
+#   VESTA_STORE=/path/x.vesta tools/quickstart.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tools/setup.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > build.log 2>&1 || { cat build.log; exit 1; }
+cmake --build build -j"$(nproc)" --target vesta >> build.log 2>&1 || { tail -50 build.log; exit 1; }
+echo "quickstart: built build/tools/vesta (log: build.log)"
+
+export VESTA_STORE="${VESTA_STORE:-$PWD/vesta-data/store.vesta}"
+build/tools/vesta init
+build/tools/vesta demo load --data data
+echo
+build/tools/vesta table list
+echo
+build/tools/vesta table history main.genomics.somatic_mutations
+echo
+echo "quickstart: store at $VESTA_STORE. Try:"
+echo "  export VESTA_STORE=$VESTA_STORE"
+echo "  build/tools/vesta table show main.clinical.patients --where \"cohort = 'GBM' AND age_at_diagnosis > 70\""
+echo "  build/tools/vesta table show main.genomics.somatic_mutations --where \"hugo_symbol = 'IDH1'\" --columns patient_id,hgvsp_short,vaf"
