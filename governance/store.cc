@@ -163,6 +163,17 @@ Result<std::vector<ColumnDef>> SchemaAt(Db& db, int64_t table_id, int64_t versio
   return out;
 }
 
+// Steps `s` to the end, collecting column 0 of every row as text.
+Result<std::vector<std::string>> FirstColumnText(Stmt& s) {
+  std::vector<std::string> out;
+  while (true) {
+    VESTA_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Text(0));
+  }
+  return out;
+}
+
 Schema ToSchema(const std::vector<ColumnDef>& defs, const TableMeta& meta) {
   Schema s;
   for (const auto& d : defs) {
@@ -436,26 +447,14 @@ Status Store::CreateSchema(const std::string& catalog, const std::string& schema
 Result<std::vector<std::string>> Store::ListCatalogs() {
   VESTA_ASSIGN_OR_RETURN(auto lease, impl_->Reader());
   VESTA_ASSIGN_OR_RETURN(Stmt s, lease.db().Prepare("SELECT name FROM catalogs ORDER BY name"));
-  std::vector<std::string> out;
-  while (true) {
-    VESTA_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(s.Text(0));
-  }
-  return out;
+  return FirstColumnText(s);
 }
 
 Result<std::vector<std::string>> Store::ListSchemas(const std::string& catalog) {
   VESTA_ASSIGN_OR_RETURN(auto lease, impl_->Reader());
   VESTA_ASSIGN_OR_RETURN(Stmt s, lease.db().Prepare("SELECT name FROM schemas WHERE catalog = ?1 ORDER BY name"));
   s.BindText(1, catalog);
-  std::vector<std::string> out;
-  while (true) {
-    VESTA_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(s.Text(0));
-  }
-  return out;
+  return FirstColumnText(s);
 }
 
 Result<TableInfo> Store::CreateTable(const TableName& name, const Schema& schema, const CreateTableOptions& options,

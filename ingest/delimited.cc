@@ -413,12 +413,9 @@ struct Assembly {
 
 // Parses a vector component cell; false if not a finite float32.
 bool ParseComponent(std::string_view s, float* out) {
-  const char* b = s.data();
-  const char* e = b + s.size();
-  if (b != e && *b == '+') {
-    ++b;
-    if (b != e && (*b == '+' || *b == '-')) return false;
-  }
+  const char* e = s.data() + s.size();
+  const char* b = internal::SkipPlusSign(s.data(), e);
+  if (b == nullptr) return false;
   if (b == e) return false;
   double v = 0;
   auto [p, ec] = std::from_chars(b, e, v);

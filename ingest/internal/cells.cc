@@ -55,14 +55,19 @@ bool NaSet::IsNa(std::string_view trimmed) const {
   return false;
 }
 
-bool LooksInteger(std::string_view s) {
-  if (HasLeadingZero(s)) return false;
-  const char* b = s.data();
-  const char* e = b + s.size();
+const char* SkipPlusSign(const char* b, const char* e) {
   if (b != e && *b == '+') {
     ++b;
-    if (b != e && (*b == '+' || *b == '-')) return false;
+    if (b != e && (*b == '+' || *b == '-')) return nullptr;
   }
+  return b;
+}
+
+bool LooksInteger(std::string_view s) {
+  if (HasLeadingZero(s)) return false;
+  const char* e = s.data() + s.size();
+  const char* b = SkipPlusSign(s.data(), e);
+  if (b == nullptr) return false;
   int64_t v = 0;
   auto [p, ec] = std::from_chars(b, e, v);
   return ec == std::errc() && p == e;
@@ -70,12 +75,9 @@ bool LooksInteger(std::string_view s) {
 
 bool LooksNumber(std::string_view s) {
   if (HasLeadingZero(s)) return false;
-  const char* b = s.data();
-  const char* e = b + s.size();
-  if (b != e && *b == '+') {
-    ++b;
-    if (b != e && (*b == '+' || *b == '-')) return false;
-  }
+  const char* e = s.data() + s.size();
+  const char* b = SkipPlusSign(s.data(), e);
+  if (b == nullptr) return false;
   if (b == e) return false;
   double v = 0;
   auto [p, ec] = std::from_chars(b, e, v);

@@ -34,6 +34,9 @@ class NaSet {
 
 // Classification used by schema inference. `trimmed` must be non-empty and
 // not NA.
+// Skips one leading '+' (from_chars rejects it) and returns the start of the
+// digits, or nullptr for "+-1" / "++1" (a second sign after '+').
+const char* SkipPlusSign(const char* b, const char* e);
 bool LooksInteger(std::string_view trimmed);   // int64 decimal, optional sign, no leading zeros ("007")
 bool LooksNumber(std::string_view trimmed);    // finite decimal/scientific double, no leading zeros
 bool LooksBoolean(std::string_view trimmed);   // true/false, any case
