@@ -1,604 +1,1120 @@
 // vesta: the command-line tool for Vesta stores.
 //
+//   vesta init
+//   vesta table ingest main.clinical.patients patients.csv --primary-key patient_id
+//   vesta table show main.clinical.patients --where "age > 60" --version 1
+//
+// Every command takes the global options --store PATH (default $VESTA_STORE,
+// else ./vesta-data/store.vesta) and --as PRINCIPAL (default $USER, else
+// "vesta"), before or after the command words.
+//
 // Exit codes (also in `vesta --help`):
 //   0 success
-//   1 internal or other error
-//   2 usage error (unknown command or flag, bad flag value)
-//   3 not found (store, table, version, column, file)
-//   4 invalid argument (bad input data, predicate, schema)
-//   5 conflict: a concurrent commit (ABORTED: retry) or something already exists
-//   6 failed precondition (e.g. a vacuumed version)
-// Errors print one line to stderr: "vesta: <CODE>: <message>".
-#include <unistd.h>
-
+//   1 internal or other error (I/O, a locked or corrupt store)
+//   2 usage error: unknown command or flag, missing argument, bad flag value
+//     (an unknown --format or --mode, a malformed --timestamp or number,
+//     --type without '=')
+//   3 not found: store, catalog, schema, table, version, column, input file
+//   4 invalid argument: bad input data, table name, column definition, type,
+//     primary key or predicate
+//   5 conflict: a concurrent commit got in first (ABORTED: retry), or the
+//     catalog / schema / table / key already exists
+//   6 failed precondition: e.g. reading a vacuumed version
+// Errors print one line on stderr, "vesta: <CODE>: <message>", where CODE is
+// the status code name (NOT_FOUND, ...) or USAGE for exit code 2.
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
+#include "common/status.h"
+#include "common/types.h"
 #include "governance/store.h"
 #include "ingest/demo_cohort.h"
 #include "ingest/ingest.h"
+#include "tools/column_spec.h"
 #include "tools/output.h"
+#include "tools/progress.h"
 
 namespace vesta::tools {
 namespace {
 
+namespace fs = std::filesystem;
 using governance::CommitInfo;
 using governance::Store;
 using governance::TableName;
 using governance::VersionSpec;
 
-constexpr const char* kExitCodes =
-    "Exit codes: 0 success; 1 internal error; 2 usage error; 3 not found; 4 invalid argument;\n"
-    "5 conflict (a concurrent commit: retry) or already exists; 6 failed precondition (e.g. vacuumed version).";
+// --- Exit codes -----------------------------------------------------------------
 
-int ExitCode(const Status& st) {
-  switch (st.code()) {
-    case StatusCode::kOk: return 0;
-    case StatusCode::kNotFound: return 3;
-    case StatusCode::kInvalidArgument: return 4;
+constexpr int kExitOk = 0;
+constexpr int kExitOther = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitNotFound = 3;
+constexpr int kExitInvalidArgument = 4;
+constexpr int kExitConflict = 5;
+constexpr int kExitFailedPrecondition = 6;
+
+constexpr const char* kTopFooter =
+    "Global options --store and --as may also follow the command words.\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  internal or other error (I/O, a locked or corrupt store)\n"
+    "  2  usage error: unknown command or flag, missing argument, bad flag value\n"
+    "  3  not found: store, catalog, schema, table, version, column, input file\n"
+    "  4  invalid argument: bad input data, table name, column definition, type or predicate\n"
+    "  5  conflict: a concurrent commit got in first (ABORTED: retry), or it already exists\n"
+    "  6  failed precondition: e.g. reading a vacuumed version\n"
+    "Errors print one line on stderr: \"vesta: <CODE>: <message>\" (CODE is USAGE for exit code 2).\n"
+    "\n"
+    "Environment: VESTA_STORE (default store path), USER (default principal).\n"
+    "Start with: vesta init && vesta demo load && vesta table list";
+
+constexpr const char* kCommandFooter =
+    "Global options (before or after the command): --store PATH (default $VESTA_STORE, else "
+    "./vesta-data/store.vesta), --as PRINCIPAL (default $USER). Exit codes: see vesta --help.";
+
+int ExitCodeFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kNotFound:
+      return kExitNotFound;
+    case StatusCode::kInvalidArgument:
+      return kExitInvalidArgument;
     case StatusCode::kAborted:
-    case StatusCode::kAlreadyExists: return 5;
-    case StatusCode::kFailedPrecondition: return 6;
-    default: return 1;
+    case StatusCode::kAlreadyExists:
+      return kExitConflict;
+    case StatusCode::kFailedPrecondition:
+      return kExitFailedPrecondition;
+    default:
+      return kExitOther;
   }
 }
+
+// --- Shared helpers -------------------------------------------------------------
 
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
-struct Globals {
-  std::string store = EnvOr("VESTA_STORE", "vesta-data/store.vesta");
+struct GlobalFlags {
+  std::string store = EnvOr("VESTA_STORE", "./vesta-data/store.vesta");
   std::string principal = EnvOr("USER", "vesta");
 };
 
-Result<std::unique_ptr<Store>> OpenStore(const Globals& g) {
+// Opens an existing store (only `init` creates one).
+Result<std::unique_ptr<Store>> OpenStore(const GlobalFlags& g) {
   return Store::Open(g.store, {.create_if_missing = false});
 }
 
-// --version / --timestamp flags shared by read commands.
+std::string Plural(int64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string Trim(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+// Splits "a.b" into its two identifiers. Errors: InvalidArgument.
+Result<std::pair<std::string, std::string>> ParseSchemaName(const std::string& text) {
+  const size_t dot = text.find('.');
+  if (dot == std::string::npos || text.find('.', dot + 1) != std::string::npos ||
+      !IsValidIdentifier(text.substr(0, dot)) || !IsValidIdentifier(text.substr(dot + 1))) {
+    return Status::InvalidArgument("expected CATALOG.SCHEMA (two identifiers), got '" + text + "'");
+  }
+  return std::make_pair(text.substr(0, dot), text.substr(dot + 1));
+}
+
+bool ContainsIgnoreCase(const std::vector<std::string>& names, const std::string& name) {
+  for (const std::string& n : names) {
+    if (EqualsIgnoreCase(n, name)) return true;
+  }
+  return false;
+}
+
+// "KEY=VALUE" -> {KEY, VALUE}; throws a usage error naming `flag` otherwise.
+std::pair<std::string, std::string> SplitAssignment(const std::string& text, const std::string& flag,
+                                                    const std::string& shape) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw CLI::ValidationError(flag, "expected " + shape + ", got '" + text + "'");
+  }
+  return {Trim(text.substr(0, eq)), Trim(text.substr(eq + 1))};
+}
+
+// CLI11 validator for --timestamp values.
+const CLI::Validator& TimestampValidator() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        auto ts = ParseTimestamp(text);
+        return ts.ok() ? std::string() : ts.status().message();
+      },
+      "ISO-8601", "TIMESTAMP");
+  return v;
+}
+
+// CLI11 validator for counts and versions: a whole number >= 0.
+const CLI::Validator& NonNegative() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos
+                   ? std::string()
+                   : "expected a whole number >= 0, got '" + text + "'";
+      },
+      "N >= 0", "NON_NEGATIVE");
+  return v;
+}
+
+// --version V | --timestamp TS, shared by the read commands.
 struct VersionFlags {
   int64_t version = -1;
   std::string timestamp;
-  void Add(CLI::App* cmd) {
-    auto* v = cmd->add_option("--version", version, "read the table as of this version (time travel)");
+
+  void Add(CLI::App* cmd, const std::string& what) {
+    auto* v = cmd->add_option("--version", version, what + " as of this version (time travel)")
+                  ->type_name("V")
+                  ->check(NonNegative());
     auto* t = cmd->add_option("--timestamp", timestamp,
-                              "read as of this time, ISO-8601 UTC (YYYY-MM-DD[THH:MM:SS[.ffffff]][Z])");
+                              what +
+                                  " as of the latest version committed at or before this time, ISO-8601 UTC: "
+                                  "YYYY-MM-DD[THH:MM:SS[.ffffff]][Z]")
+                  ->type_name("TS")
+                  ->check(TimestampValidator());
     v->excludes(t);
   }
-  Result<VersionSpec> Spec() const {
+  VersionSpec Spec() const {
     VersionSpec at;
     if (version >= 0) at.version = version;
-    if (!timestamp.empty()) {
-      VESTA_ASSIGN_OR_RETURN(Timestamp ts, ParseTimestamp(timestamp));
-      at.timestamp = ts;
-    }
+    if (!timestamp.empty()) at.timestamp = ParseTimestamp(timestamp).value();  // checked by the validator
     return at;
   }
 };
 
-Result<TableName> Name(const std::string& s) { return TableName::Parse(s); }
-
-// Splits "a BIGINT NOT NULL, b VECTOR(3) COMMENT 'x, y'" on top-level commas.
-std::vector<std::string> SplitTopLevel(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  int depth = 0;
-  bool quoted = false;
-  for (char c : s) {
-    if (c == '\'') quoted = !quoted;
-    if (!quoted && c == '(') ++depth;
-    if (!quoted && c == ')') --depth;
-    if (!quoted && depth == 0 && c == ',') {
-      out.push_back(cur);
-      cur.clear();
-      continue;
-    }
-    cur += c;
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
+void AddFormatOption(CLI::App* cmd, std::string* format) {
+  cmd->add_option("--format", *format, "output format: table (aligned text, the default), json or csv")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember(
+          std::vector<std::string>(std::begin(kOutputFormatNames), std::end(kOutputFormatNames))));
 }
 
-// Parses "name TYPE [NOT NULL] [COMMENT 'text']".
-Result<Column> ParseColumnSpec(const std::string& spec) {
-  std::string s = spec;
-  Column c;
-  size_t cpos = std::string::npos;
-  for (size_t i = 0; i + 7 <= s.size(); ++i) {
-    if (EqualsIgnoreCase(s.substr(i, 7), "COMMENT") && (i == 0 || s[i - 1] == ' ')) {
-      cpos = i;
-      break;
-    }
-  }
-  if (cpos != std::string::npos) {
-    std::string rest = s.substr(cpos + 7);
-    size_t a = rest.find('\''), b = rest.rfind('\'');
-    if (a == std::string::npos || b == a) {
-      return Status::InvalidArgument("column '" + spec + "': COMMENT needs a quoted text, e.g. COMMENT 'age in years'");
-    }
-    c.comment = rest.substr(a + 1, b - a - 1);
-    s = s.substr(0, cpos);
-  }
-  std::istringstream in(s);
-  std::vector<std::string> words;
-  for (std::string w; in >> w;) words.push_back(w);
-  if (words.size() < 2) {
-    return Status::InvalidArgument("column '" + spec + "': expected 'name TYPE [NOT NULL] [COMMENT '...']'");
-  }
-  c.name = words[0];
-  // The type may contain spaces inside parentheses: VECTOR( 3 ).
-  std::string type = words[1];
-  size_t i = 2;
-  while (type.find('(') != std::string::npos && type.find(')') == std::string::npos && i < words.size()) {
-    type += words[i++];
-  }
-  VESTA_ASSIGN_OR_RETURN(c.type, DataType::Parse(type));
-  if (i + 2 == words.size() && EqualsIgnoreCase(words[i], "NOT") && EqualsIgnoreCase(words[i + 1], "NULL")) {
-    c.nullable = false;
-  } else if (i != words.size()) {
-    return Status::InvalidArgument("column '" + spec + "': unexpected '" + words[i] + "' (expected NOT NULL or COMMENT)");
-  }
-  return c;
+OutputFormat FormatOf(const std::string& name) {
+  auto f = ParseOutputFormat(name);
+  return f.ok() ? *f : OutputFormat::kTable;  // checked by IsMember
 }
 
-void PrintCommits(const std::vector<CommitInfo>& commits) {
-  for (const CommitInfo& c : commits) {
-    std::cout << "committed " << c.table.ToString() << " version " << c.version << " (" << c.operation
-              << "): " << c.rows_added << " added, " << c.rows_updated << " updated, " << c.rows_removed
-              << " removed\n";
+std::string CommitLine(const CommitInfo& c) {
+  return "committed " + c.table.ToString() + " version " + std::to_string(c.version) + " (" + c.operation +
+         "): " + std::to_string(c.rows_added) + " added, " + std::to_string(c.rows_updated) + " updated, " +
+         std::to_string(c.rows_removed) + " removed";
+}
+
+// Commit parameters as "key=value, ..." for the text table.
+std::string CompactParameters(const std::string& parameters_json) {
+  if (parameters_json.empty()) return "";
+  nlohmann::json j = nlohmann::json::parse(parameters_json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return parameters_json;
+  std::string s;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!s.empty()) s += ", ";
+    s += it.key() + "=" +
+         (it.value().is_string() ? it.value().get<std::string>()
+                                 : it.value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+  return s;
 }
 
-// Progress on stderr: one updating line on a terminal, a line per phase otherwise.
-ingest::ProgressFn MakeProgress() {
-  const bool tty = isatty(STDERR_FILENO) != 0;
-  auto last = std::make_shared<std::string>();
-  return [tty, last](std::string_view phase, int64_t done, int64_t total) {
-    if (tty) {
-      std::cerr << "\r" << phase << ": " << done << " / " << total << " rows" << std::string(8, ' ');
-      if (done == total) std::cerr << "\n";
-    } else if (done == total || *last != phase) {
-      if (done == total) std::cerr << phase << ": " << done << " rows\n";
-      *last = std::string(phase);
-    }
-    std::cerr.flush();
-  };
+Result<int64_t> CurrentVersion(Store& store, const TableName& name) {
+  return store.ResolveVersion(name, {});
 }
 
-std::string CommitParams(const CommitInfo& c) {
-  try {
-    auto j = nlohmann::json::parse(c.parameters_json);
-    std::string s;
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      if (!s.empty()) s += ", ";
-      s += it.key() + "=" + (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
-    }
-    return s;
-  } catch (const nlohmann::json::exception&) {
-    return c.parameters_json;
-  }
-}
+// --- The command line -------------------------------------------------------------
 
-}  // namespace
+// The command tree: CLI11 parses argv into per-command argument structs, the
+// chosen command's callback records what to run, and Run() runs it and maps
+// its Status to an exit code. Not thread-safe; one per process.
+class Cli {
+ public:
+  Cli();
+  int Run(int argc, char** argv);
 
-int Main(int argc, char** argv) {
-  CLI::App app{"vesta: governed, versioned tables for multimodal clinical data (catalog.schema.table)"};
-  app.footer(kExitCodes);
-  app.require_subcommand(1);
-  Globals g;
-  app.add_option("--store", g.store, "store file (default: $VESTA_STORE, else vesta-data/store.vesta)");
-  app.add_option("--as", g.principal, "principal recorded in commits (default: $USER)");
+ private:
+  // Sets what `cmd` does once parsing succeeded. `check` runs during parsing
+  // and may throw CLI::ParseError subclasses for flag combinations (exit 2).
+  void OnRun(CLI::App* cmd, std::function<Status()> run, std::function<void()> check = nullptr);
+  CLI::App* AddCommand(CLI::App* parent, const std::string& name, const std::string& description);
 
-  std::function<Status()> action;
-  auto set = [&action](CLI::App* cmd, std::function<Status()> f) { cmd->callback([&action, f]() { action = f; }); };
+  void AddInit();
+  void AddCatalog();
+  void AddSchema();
+  void AddTableCreate(CLI::App* table);
+  void AddTableList(CLI::App* table);
+  void AddTableDescribe(CLI::App* table);
+  void AddTableIngest(CLI::App* table);
+  void AddTableHistory(CLI::App* table);
+  void AddTableShow(CLI::App* table);
+  void AddTableChanges(CLI::App* table);
+  void AddTableDelete(CLI::App* table);
+  void AddTableRestore(CLI::App* table);
+  void AddTableVacuum(CLI::App* table);
+  void AddDemo();
 
-  // --- init, catalog, schema -------------------------------------------------
-  auto* init = app.add_subcommand("init", "create the store file (and its folder) and catalog 'main'");
-  set(init, [&]() -> Status {
-    std::filesystem::path p(g.store);
-    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-    const bool existed = std::filesystem::exists(p);
-    VESTA_ASSIGN_OR_RETURN(auto store, Store::Open(g.store, {}));
-    VESTA_RETURN_IF_ERROR(store->CreateCatalog("main", g.principal, true));
-    std::cout << (existed ? "found store " : "created store ") << g.store << " (catalog main)\n";
-    return Status::OK();
-  });
-  auto* catalog = app.add_subcommand("catalog", "manage catalogs");
-  catalog->require_subcommand(1);
-  std::string catalog_name;
-  auto* catalog_create = catalog->add_subcommand("create", "create a catalog");
-  catalog_create->add_option("NAME", catalog_name, "catalog name")->required();
-  set(catalog_create, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    VESTA_RETURN_IF_ERROR(store->CreateCatalog(catalog_name, g.principal));
-    std::cout << "created catalog " << catalog_name << "\n";
-    return Status::OK();
-  });
-  auto* schema = app.add_subcommand("schema", "manage schemas");
-  schema->require_subcommand(1);
-  std::string schema_name;
-  auto* schema_create = schema->add_subcommand("create", "create a schema CATALOG.SCHEMA");
-  schema_create->add_option("NAME", schema_name, "CATALOG.SCHEMA")->required();
-  set(schema_create, [&]() -> Status {
-    size_t dot = schema_name.find('.');
-    if (dot == std::string::npos) return Status::InvalidArgument("schema name must be CATALOG.SCHEMA, got '" + schema_name + "'");
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    VESTA_RETURN_IF_ERROR(store->CreateSchema(schema_name.substr(0, dot), schema_name.substr(dot + 1), g.principal));
-    std::cout << "created schema " << schema_name << "\n";
-    return Status::OK();
-  });
+  // "vesta table show": the deepest command the parser got to.
+  std::string CommandPath() const;
 
-  // --- table -----------------------------------------------------------------
-  auto* table = app.add_subcommand("table", "create, ingest into, read and maintain versioned tables");
+  CLI::App app_;
+  GlobalFlags g_;
+  std::function<Status()> action_;
+};
+
+Cli::Cli()
+    : app_(
+          "vesta: governed, versioned tables for multimodal clinical data. Tables are named "
+          "catalog.schema.table; every write is a commit with a version you can read back (time travel), "
+          "diff (change feed) and restore.",
+          "vesta") {
+  app_.footer(kTopFooter);
+  app_.require_subcommand(1);
+  app_.fallthrough();  // inherited: global options may follow the command words
+  app_.add_option("--store", g_.store,
+                  "the store file (default: $VESTA_STORE, else ./vesta-data/store.vesta)")
+      ->type_name("PATH");
+  app_.add_option("--as", g_.principal, "the principal recorded in commits (default: $USER, else vesta)")
+      ->type_name("PRINCIPAL");
+  AddInit();
+  AddCatalog();
+  AddSchema();
+  CLI::App* table =
+      AddCommand(&app_, "table", "create, ingest into, read, time-travel and maintain versioned tables");
   table->require_subcommand(1);
-  std::string tname;
-  std::string out_format = "table";
-  auto output = [&]() -> Result<OutputFormat> {
-    OutputFormat f;
-    if (!ParseOutputFormat(out_format, &f)) {
-      return Status::InvalidArgument("--format must be table, json or csv, got '" + out_format + "'");
+  AddTableCreate(table);
+  AddTableList(table);
+  AddTableDescribe(table);
+  AddTableIngest(table);
+  AddTableHistory(table);
+  AddTableShow(table);
+  AddTableChanges(table);
+  AddTableDelete(table);
+  AddTableRestore(table);
+  AddTableVacuum(table);
+  AddDemo();
+}
+
+CLI::App* Cli::AddCommand(CLI::App* parent, const std::string& name, const std::string& description) {
+  CLI::App* cmd = parent->add_subcommand(name, description);
+  cmd->footer(kCommandFooter);
+  return cmd;
+}
+
+void Cli::OnRun(CLI::App* cmd, std::function<Status()> run, std::function<void()> check) {
+  cmd->callback([this, run = std::move(run), check = std::move(check)]() {
+    if (check) check();
+    action_ = run;
+  });
+}
+
+std::string Cli::CommandPath() const {
+  std::string path = "vesta";
+  const CLI::App* cur = &app_;
+  while (!cur->get_subcommands().empty()) {
+    cur = cur->get_subcommands().front();
+    path += " " + cur->get_name();
+  }
+  return path;
+}
+
+int Cli::Run(int argc, char** argv) {
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app_.exit(e);  // --help
+    std::string message = e.what();
+    for (char& c : message) {
+      if (c == '\n') c = ' ';
     }
-    return f;
+    std::cerr << "vesta: USAGE: " << message << " (see `" << CommandPath() << " --help`)\n";
+    return kExitUsage;
+  }
+  if (!action_) {
+    std::cerr << "vesta: USAGE: no command given (see `vesta --help`)\n";
+    return kExitUsage;
+  }
+  Status st;
+  try {
+    st = action_();
+  } catch (const CLI::ParseError& e) {  // a flag combination checked while running
+    std::cerr << "vesta: USAGE: " << e.what() << " (see `" << CommandPath() << " --help`)\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    st = Status::Internal(std::string("unexpected error: ") + e.what());
+  }
+  std::cout.flush();
+  if (!st.ok()) {
+    std::cerr << "vesta: " << StatusCodeName(st.code()) << ": " << st.message() << "\n";
+    return ExitCodeFor(st.code());
+  }
+  return kExitOk;
+}
+
+// --- init, catalog, schema --------------------------------------------------------
+
+void Cli::AddInit() {
+  CLI::App* cmd = AddCommand(&app_, "init",
+                             "create the store file (and its folder) and the catalog 'main'; "
+                             "safe to run again (says what it created or found)");
+  OnRun(cmd, [this]() -> Status {
+    const fs::path path(g_.store);
+    std::error_code ec;
+    if (path.has_parent_path()) {
+      fs::create_directories(path.parent_path(), ec);
+      if (ec) {
+        return Status::Unavailable("cannot create folder '" + path.parent_path().string() +
+                                   "': " + ec.message());
+      }
+    }
+    const bool existed = fs::exists(path, ec);
+    VESTA_ASSIGN_OR_RETURN(auto store, Store::Open(g_.store, {.create_if_missing = true}));
+    VESTA_ASSIGN_OR_RETURN(auto catalogs, store->ListCatalogs());
+    const bool had_main = ContainsIgnoreCase(catalogs, "main");
+    if (!had_main) VESTA_RETURN_IF_ERROR(store->CreateCatalog("main", g_.principal, /*if_not_exists=*/true));
+    const std::string shown = fs::absolute(path, ec).lexically_normal().string();
+    std::cout << (existed ? "found store " : "created store ") << (ec ? g_.store : shown) << "\n"
+              << (had_main ? "found catalog main" : "created catalog main") << "\n";
+    if (!existed) std::cout << "next: vesta demo load, or vesta schema create main.<schema>\n";
+    return Status::OK();
+  });
+}
+
+void Cli::AddCatalog() {
+  CLI::App* catalog =
+      AddCommand(&app_, "catalog", "create and list catalogs (the first part of catalog.schema.table)");
+  catalog->require_subcommand(1);
+
+  struct CreateArgs {
+    std::string name;
+    bool if_not_exists = false;
   };
-
-  // table create
-  std::vector<std::string> column_specs;
-  std::string schema_spec, primary_key, comment;
-  bool if_not_exists = false, create_schema = false;
-  auto* create = table->add_subcommand("create", "create a table (version 0)");
-  create->add_option("NAME", tname, "catalog.schema.table")->required();
-  create->add_option("--column", column_specs, "a column: \"name TYPE [NOT NULL] [COMMENT 'text']\" (repeatable)");
-  create->add_option("--schema", schema_spec, "all columns, comma-separated: \"id BIGINT NOT NULL, emb VECTOR(3)\"");
-  create->add_option("--primary-key", primary_key, "the primary-key column (BIGINT or STRING)")->required();
-  create->add_option("--comment", comment, "table comment");
-  create->add_flag("--if-not-exists", if_not_exists, "succeed if the table exists with the same schema");
-  create->add_flag("--create-schema", create_schema, "create the catalog and schema if missing");
-  set(create, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(TableName name, Name(tname));
-    std::vector<std::string> specs = column_specs;
-    for (const std::string& s : SplitTopLevel(schema_spec)) specs.push_back(s);
-    if (specs.empty()) return Status::InvalidArgument("give the columns with --column or --schema");
-    Schema sch;
-    for (const std::string& s : specs) {
-      VESTA_ASSIGN_OR_RETURN(Column c, ParseColumnSpec(s));
-      sch.columns.push_back(std::move(c));
+  auto create_args = std::make_shared<CreateArgs>();
+  CLI::App* create = AddCommand(catalog, "create", "create a catalog");
+  create->add_option("NAME", create_args->name, "catalog name (an identifier)")->required();
+  create->add_flag("--if-not-exists", create_args->if_not_exists, "succeed if it already exists");
+  OnRun(create, [this, a = create_args]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    VESTA_ASSIGN_OR_RETURN(auto catalogs, store->ListCatalogs());
+    if (a->if_not_exists && ContainsIgnoreCase(catalogs, a->name)) {
+      std::cout << "found catalog " << a->name << "\n";
+      return Status::OK();
     }
-    sch.primary_key = primary_key;
-    int pk = sch.primary_key_index();
-    if (pk >= 0) sch.columns[static_cast<size_t>(pk)].nullable = false;  // keys are never NULL
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    if (create_schema) {
-      VESTA_RETURN_IF_ERROR(store->CreateCatalog(name.catalog, g.principal, true));
-      VESTA_RETURN_IF_ERROR(store->CreateSchema(name.catalog, name.schema, g.principal, true));
-    }
-    VESTA_ASSIGN_OR_RETURN(auto info, store->CreateTable(name, sch, {.comment = comment, .if_not_exists = if_not_exists},
-                                                         g.principal));
-    std::cout << "table " << info.name.ToString() << " at version " << info.current_version << " ("
-              << info.schema.columns.size() << " columns)\n";
+    VESTA_RETURN_IF_ERROR(store->CreateCatalog(a->name, g_.principal));
+    std::cout << "created catalog " << a->name << "\n";
     return Status::OK();
   });
 
-  // table list
-  std::string list_prefix;
-  auto* list = table->add_subcommand("list", "list tables, optionally of CATALOG or CATALOG.SCHEMA");
-  list->add_option("PREFIX", list_prefix, "CATALOG or CATALOG.SCHEMA");
-  set(list, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    size_t dot = list_prefix.find('.');
-    std::string cat = list_prefix.substr(0, dot), sch = dot == std::string::npos ? "" : list_prefix.substr(dot + 1);
-    VESTA_ASSIGN_OR_RETURN(auto names, store->ListTables(cat, sch));
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& n : names) {
+  CLI::App* list = AddCommand(catalog, "list", "list the catalogs");
+  OnRun(list, [this]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    VESTA_ASSIGN_OR_RETURN(auto catalogs, store->ListCatalogs());
+    for (const std::string& c : catalogs) std::cout << c << "\n";
+    return Status::OK();
+  });
+}
+
+void Cli::AddSchema() {
+  CLI::App* schema = AddCommand(&app_, "schema", "create and list schemas (catalog.schema)");
+  schema->require_subcommand(1);
+
+  struct CreateArgs {
+    std::string name;
+    bool if_not_exists = false;
+  };
+  auto create_args = std::make_shared<CreateArgs>();
+  CLI::App* create = AddCommand(schema, "create", "create a schema CATALOG.SCHEMA in an existing catalog");
+  create->add_option("NAME", create_args->name, "CATALOG.SCHEMA, e.g. main.clinical")->required();
+  create->add_flag("--if-not-exists", create_args->if_not_exists, "succeed if it already exists");
+  OnRun(create, [this, a = create_args]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(auto parts, ParseSchemaName(a->name));
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    if (a->if_not_exists) {
+      auto schemas = store->ListSchemas(parts.first);
+      if (schemas.ok() && ContainsIgnoreCase(*schemas, parts.second)) {
+        std::cout << "found schema " << a->name << "\n";
+        return Status::OK();
+      }
+    }
+    VESTA_RETURN_IF_ERROR(store->CreateSchema(parts.first, parts.second, g_.principal));
+    std::cout << "created schema " << a->name << "\n";
+    return Status::OK();
+  });
+
+  auto list_catalog = std::make_shared<std::string>();
+  CLI::App* list = AddCommand(schema, "list", "list the schemas, of every catalog or of one");
+  list->add_option("CATALOG", *list_catalog, "only this catalog");
+  OnRun(list, [this, catalog = list_catalog]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    std::vector<std::string> catalogs = {*catalog};
+    if (catalog->empty()) {
+      VESTA_ASSIGN_OR_RETURN(catalogs, store->ListCatalogs());
+    }
+    for (const std::string& c : catalogs) {
+      VESTA_ASSIGN_OR_RETURN(auto schemas, store->ListSchemas(c));
+      for (const std::string& s : schemas) std::cout << c << "." << s << "\n";
+    }
+    return Status::OK();
+  });
+}
+
+// --- table create / list / describe ---------------------------------------------
+
+void Cli::AddTableCreate(CLI::App* table) {
+  struct Args {
+    std::string name;
+    std::vector<std::string> columns;
+    std::string schema;
+    std::string primary_key;
+    std::string comment;
+    std::vector<std::string> properties;
+    bool if_not_exists = false;
+    bool create_schema = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = AddCommand(table, "create", "create an empty table at version 0 from column definitions");
+  cmd->add_option("NAME", a->name, "catalog.schema.table")->required();
+  auto* columns_opt =
+      cmd->add_option("--column", a->columns,
+                      "a column: \"name TYPE [NOT NULL] [COMMENT 'text']\"; repeat for each column. "
+                      "Types: BIGINT, DOUBLE, STRING, BOOLEAN, DATE, TIMESTAMP, VECTOR(dim)")
+          ->type_name("DEF")
+          ->allow_extra_args(false);
+  auto* schema_opt =
+      cmd->add_option("--schema", a->schema,
+                      "all columns in one comma-separated list: \"id BIGINT NOT NULL, name STRING, "
+                      "emb VECTOR(3)\" (comes before any --column)")
+          ->type_name("DEFS");
+  cmd->add_option("--primary-key", a->primary_key, "the primary-key column: BIGINT or STRING, made NOT NULL")
+      ->type_name("COL")
+      ->required();
+  cmd->add_option("--comment", a->comment, "the table's comment")->type_name("TEXT");
+  cmd->add_option("--property", a->properties, "a table property KEY=VALUE (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  cmd->add_flag("--if-not-exists", a->if_not_exists, "succeed if the table exists with the same schema");
+  cmd->add_flag("--create-schema", a->create_schema,
+                "create the catalog and schema too if they do not exist");
+  OnRun(
+      cmd,
+      [this, a]() -> Status {
+        VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(a->name));
+        Schema schema;
+        VESTA_ASSIGN_OR_RETURN(schema.columns, ParseColumnList(a->schema));
+        for (const std::string& spec : a->columns) {
+          VESTA_ASSIGN_OR_RETURN(Column c, ParseColumnSpec(spec));
+          schema.columns.push_back(std::move(c));
+        }
+        schema.primary_key = a->primary_key;
+        if (const int pk = schema.primary_key_index(); pk >= 0) {
+          schema.columns[static_cast<size_t>(pk)].nullable = false;  // a key is never NULL
+        }
+        governance::CreateTableOptions options{.comment = a->comment, .if_not_exists = a->if_not_exists};
+        for (const std::string& p : a->properties) {
+          auto [key, value] = SplitAssignment(p, "--property", "KEY=VALUE");
+          options.properties[key] = value;
+        }
+        VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+        if (a->create_schema) {
+          VESTA_RETURN_IF_ERROR(store->CreateCatalog(name.catalog, g_.principal, /*if_not_exists=*/true));
+          VESTA_RETURN_IF_ERROR(
+              store->CreateSchema(name.catalog, name.schema, g_.principal, /*if_not_exists=*/true));
+        }
+        const bool existed = a->if_not_exists && store->DescribeTable(name).ok();
+        VESTA_ASSIGN_OR_RETURN(auto info, store->CreateTable(name, schema, options, g_.principal));
+        std::cout << (existed ? "found table " : "created table ") << info.name.ToString() << " at version "
+                  << info.current_version << " ("
+                  << Plural(static_cast<int64_t>(info.schema.columns.size()), "column", "columns")
+                  << ", primary key " << info.schema.primary_key << ")\n";
+        return Status::OK();
+      },
+      [a, columns_opt, schema_opt]() {
+        if (columns_opt->count() == 0 && schema_opt->count() == 0) {
+          throw CLI::RequiredError("--column or --schema");
+        }
+        for (const std::string& p : a->properties) SplitAssignment(p, "--property", "KEY=VALUE");
+      });
+}
+
+void Cli::AddTableList(CLI::App* table) {
+  struct Args {
+    std::string prefix;
+    std::string format = "table";
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = AddCommand(table, "list", "list tables with their current version and row count");
+  cmd->add_option("PREFIX", a->prefix, "only tables of CATALOG or CATALOG.SCHEMA");
+  AddFormatOption(cmd, &a->format);
+  OnRun(cmd, [this, a]() -> Status {
+    std::string catalog = a->prefix, schema;
+    if (const size_t dot = a->prefix.find('.'); dot != std::string::npos) {
+      VESTA_ASSIGN_OR_RETURN(auto parts, ParseSchemaName(a->prefix));
+      catalog = parts.first;
+      schema = parts.second;
+    }
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    VESTA_ASSIGN_OR_RETURN(auto names, store->ListTables(catalog, schema));
+    Grid grid;
+    grid.columns = {"table", "version", "rows", "columns", "owner", "comment"};
+    for (const TableName& n : names) {
       VESTA_ASSIGN_OR_RETURN(auto info, store->DescribeTable(n));
-      rows.push_back({n.ToString(), std::to_string(info.current_version), std::to_string(info.row_count),
-                      std::to_string(info.schema.columns.size()), info.comment});
+      grid.rows.push_back({Value::Str(n.ToString()), Value::Int(info.current_version),
+                           Value::Int(info.row_count),
+                           Value::Int(static_cast<int64_t>(info.schema.columns.size())),
+                           Value::Str(info.owner), Value::Str(info.comment)});
     }
-    PrintTextTable(std::cout, {"table", "version", "rows", "columns", "comment"}, rows);
+    const OutputFormat format = FormatOf(a->format);
+    PrintGrid(std::cout, grid, format);
+    if (format == OutputFormat::kTable) {
+      std::cout << "(" << Plural(static_cast<int64_t>(grid.rows.size()), "table", "tables") << ")\n";
+    }
     return Status::OK();
   });
+}
 
-  // table describe
-  VersionFlags describe_at;
-  auto* describe = table->add_subcommand("describe", "columns, primary key, versions, row count and properties");
-  describe->add_option("NAME", tname, "catalog.schema.table")->required();
-  describe_at.Add(describe);
-  set(describe, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(TableName name, Name(tname));
-    VESTA_ASSIGN_OR_RETURN(VersionSpec at, describe_at.Spec());
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    VESTA_ASSIGN_OR_RETURN(auto info, store->DescribeTable(name, at));
-    std::cout << info.name.ToString() << "  (" << info.comment << ")\n"
-              << "version " << info.version << " of " << info.current_version << " (oldest readable "
-              << info.oldest_version << "), " << info.row_count << " rows, owner " << info.owner << ", created "
-              << FormatTimestamp(info.created_at) << "\n";
-    for (const auto& [k, v] : info.properties) std::cout << "property " << k << " = " << v << "\n";
+void Cli::AddTableDescribe(CLI::App* table) {
+  struct Args {
+    std::string name;
+    VersionFlags at;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = AddCommand(table, "describe",
+                             "show a table's columns (types, comments, primary key), versions, row count and "
+                             "properties, now or at an older version");
+  cmd->add_option("NAME", a->name, "catalog.schema.table")->required();
+  a->at.Add(cmd, "describe the table");
+  OnRun(cmd, [this, a]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(a->name));
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    VESTA_ASSIGN_OR_RETURN(auto info, store->DescribeTable(name, a->at.Spec()));
+    std::string properties;
+    for (const auto& [key, value] : info.properties) {
+      properties += (properties.empty() ? "" : ", ") + key + "=" + value;
+    }
+    std::string version = std::to_string(info.version);
+    if (info.version != info.current_version) {
+      version += " (current version: " + std::to_string(info.current_version) + ")";
+    }
+    const std::vector<std::pair<std::string, std::string>> facts = {
+        {"table", info.name.ToString()},
+        {"comment", info.comment},
+        {"owner", info.owner},
+        {"created", FormatTimestamp(info.created_at)},
+        {"version", version},
+        {"readable versions",
+         std::to_string(info.oldest_version) + ".." + std::to_string(info.current_version)},
+        {"rows", std::to_string(info.row_count)},
+        {"primary key", info.schema.primary_key},
+        {"properties", properties.empty() ? "(none)" : properties},
+    };
+    for (const auto& [label, value] : facts) {
+      std::cout << label << ":" << std::string(19 - label.size(), ' ') << value << "\n";
+    }
+    std::cout << "\n";
     std::vector<std::vector<std::string>> rows;
     for (const Column& c : info.schema.columns) {
       rows.push_back({c.name, c.type.ToString(), c.nullable ? "" : "NOT NULL",
                       EqualsIgnoreCase(c.name, info.schema.primary_key) ? "primary key" : "", c.comment});
     }
-    std::cout << "\n";
-    PrintTextTable(std::cout, {"column", "type", "null", "key", "comment"}, rows, 80);
+    PrintTextTable(std::cout, {{"column"}, {"type"}, {"null"}, {"key"}, {"comment", Align::kLeft, 80}}, rows);
     return Status::OK();
   });
+}
 
-  // table ingest
-  std::string ingest_file, ingest_format = "auto", ingest_mode = "upsert";
-  std::vector<std::string> type_flags, rename_flags;
-  bool quarantine = false, no_create = false, cbioportal = false;
-  auto* ingest_cmd = table->add_subcommand("ingest", "read a file and commit its rows to a table, all or nothing");
-  ingest_cmd->add_option("NAME", tname, "catalog.schema.table")->required();
-  ingest_cmd->add_option("FILE", ingest_file, "csv, tsv, maf, vcf, fvecs or npz file (.gz accepted for text)")
-      ->required();
-  ingest_cmd->add_option("--format", ingest_format, "auto (from the extension), csv, tsv, maf, vcf, fvecs, npz");
-  ingest_cmd->add_option("--mode", ingest_mode, "upsert (default: replace changed rows) or append (keys must be new)");
-  ingest_cmd->add_option("--primary-key", primary_key, "primary-key column when the file creates the table");
-  ingest_cmd->add_option("--type", type_flags, "column type override COL=TYPE, e.g. site=STRING (repeatable)");
-  ingest_cmd->add_option("--rename", rename_flags, "rename a file column FROM=TO (repeatable)");
-  ingest_cmd->add_flag("--cbioportal", cbioportal, "cBioPortal clinical file: skip '#' header lines, use its types");
-  ingest_cmd->add_flag("--quarantine", quarantine,
-                       "commit the good rows and record rejected ones in <table>_quarantine");
-  ingest_cmd->add_flag("--no-create", no_create, "fail if the table does not exist");
-  set(ingest_cmd, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(TableName name, Name(tname));
-    ingest::IngestOptions o;
-    VESTA_ASSIGN_OR_RETURN(o.format, ingest::ParseFileFormat(ingest_format));
-    if (ingest_mode == "append") o.mode = ingest::WriteMode::kAppend;
-    else if (ingest_mode != "upsert") return Status::InvalidArgument("--mode must be upsert or append, got '" + ingest_mode + "'");
-    if (cbioportal) o.delimited = ingest::DelimitedOptions::CbioportalClinical();
-    o.delimited.primary_key = primary_key;
-    for (const std::string& t : type_flags) {
-      size_t eq = t.find('=');
-      if (eq == std::string::npos) return Status::InvalidArgument("--type must be COL=TYPE, got '" + t + "'");
-      VESTA_ASSIGN_OR_RETURN(DataType dt, DataType::Parse(t.substr(eq + 1)));
-      o.delimited.type_overrides[t.substr(0, eq)] = dt;
-    }
-    for (const std::string& r : rename_flags) {
-      size_t eq = r.find('=');
-      if (eq == std::string::npos) return Status::InvalidArgument("--rename must be FROM=TO, got '" + r + "'");
-      o.delimited.renames[r.substr(0, eq)] = r.substr(eq + 1);
-    }
-    o.quarantine = quarantine;
-    o.create_table = !no_create;
-    o.principal = g.principal;
-    o.progress = MakeProgress();
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    if (!std::filesystem::exists(ingest_file)) return Status::NotFound("no such file: " + ingest_file);
-    VESTA_ASSIGN_OR_RETURN(auto rep, ingest::IngestFile(*store, name, ingest_file, o));
-    std::cout << "read " << rep.rows_read << " rows from " << rep.source
-              << (rep.created_table ? " (created " + name.ToString() + ")" : "") << "\n";
-    if (rep.rows_rejected > 0) {
-      std::cout << "rejected " << rep.rows_rejected << " records: see " << rep.quarantine_table << "\n";
-    }
-    if (rep.commits.empty()) {
-      VESTA_ASSIGN_OR_RETURN(auto info, store->DescribeTable(name));
-      std::cout << "no changes: " << name.ToString() << " stays at version " << info.current_version << "\n";
-    }
-    PrintCommits(rep.commits);
-    return Status::OK();
-  });
+// --- table ingest -----------------------------------------------------------------
 
-  // table history
-  int64_t limit = -1;
-  auto* history = table->add_subcommand("history", "the table's commits, newest first (DESCRIBE HISTORY)");
-  history->add_option("NAME", tname, "catalog.schema.table")->required();
-  history->add_option("--limit", limit, "at most this many commits");
-  set(history, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(TableName name, Name(tname));
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    VESTA_ASSIGN_OR_RETURN(auto commits, store->History(name, limit));
-    std::vector<std::vector<std::string>> rows;
-    for (const CommitInfo& c : commits) {
-      rows.push_back({std::to_string(c.version), FormatTimestamp(c.timestamp), c.principal, c.operation,
-                      std::to_string(c.rows_added), std::to_string(c.rows_updated), std::to_string(c.rows_removed),
-                      CommitParams(c)});
-    }
-    PrintTextTable(std::cout, {"version", "timestamp", "principal", "operation", "added", "updated", "removed",
-                               "parameters"},
-                   rows, 70);
-    return Status::OK();
-  });
+void Cli::AddTableIngest(CLI::App* table) {
+  struct Args {
+    std::string name;
+    std::string file;
+    std::string format = "auto";
+    std::string mode = "upsert";
+    std::string primary_key;
+    std::vector<std::string> types;
+    std::vector<std::string> renames;
+    bool cbioportal = false;
+    bool quarantine = false;
+    bool no_create = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd =
+      AddCommand(table, "ingest",
+                 "read a file (CSV, TSV, MAF, VCF, fvecs, npz) and commit its rows to a table in one "
+                 "commit, all or nothing; creates the table from the file's columns if missing");
+  cmd->add_option("NAME", a->name, "catalog.schema.table (its catalog and schema must exist)")->required();
+  cmd->add_option("FILE", a->file, "the input file (.gz accepted for text formats)")->required();
+  cmd->add_option("--format", a->format, "auto (from the file name), csv, tsv, maf, vcf, fvecs or npz")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"auto", "csv", "tsv", "maf", "vcf", "fvecs", "npz"}, CLI::ignore_case));
+  cmd->add_option("--mode", a->mode,
+                  "upsert: insert new keys, replace changed rows, leave identical rows (default); "
+                  "append: every key must be new")
+      ->type_name("MODE")
+      ->check(CLI::IsMember({"upsert", "append"}));
+  auto* pk_opt = cmd->add_option("--primary-key", a->primary_key,
+                                 "CSV/TSV: the column identifying a row (needed to create the table)")
+                     ->type_name("COL");
+  auto* types_opt =
+      cmd->add_option("--type", a->types,
+                      "CSV/TSV: override an inferred column type, COL=TYPE, e.g. site=STRING (repeatable)")
+          ->type_name("COL=TYPE")
+          ->allow_extra_args(false);
+  auto* renames_opt =
+      cmd->add_option("--rename", a->renames, "CSV/TSV: rename a file column, FROM=TO (repeatable)")
+          ->type_name("FROM=TO")
+          ->allow_extra_args(false);
+  auto* cbio_opt =
+      cmd->add_flag("--cbioportal", a->cbioportal,
+                    "CSV/TSV: a cBioPortal clinical file (tab-separated, '#' header lines with types)");
+  cmd->add_flag(
+      "--quarantine", a->quarantine,
+      "commit the good rows and record each rejected record, with its reason, in <table>_quarantine "
+      "(default: the first bad record fails the ingest and nothing is committed)");
+  cmd->add_flag("--no-create", a->no_create, "fail if the table does not exist instead of creating it");
 
-  // table show
-  VersionFlags show_at;
-  std::string where, columns_flag;
-  int64_t show_limit = 20;
-  auto* show = table->add_subcommand("show", "read rows, optionally at an older version (time travel)");
-  show->add_option("NAME", tname, "catalog.schema.table")->required();
-  show_at.Add(show);
-  show->add_option("--where", where, "filter, e.g. \"cohort = 'GBM' AND age_at_diagnosis >= 40\"");
-  show->add_option("--columns", columns_flag, "comma-separated columns (default: all)");
-  show->add_option("--limit", show_limit, "at most this many rows (default 20; -1 for all)");
-  show->add_option("--format", out_format, "table, json or csv");
-  set(show, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(TableName name, Name(tname));
-    VESTA_ASSIGN_OR_RETURN(OutputFormat fmt, output());
-    governance::ReadOptions ro;
-    VESTA_ASSIGN_OR_RETURN(ro.at, show_at.Spec());
-    ro.predicate = where;
-    for (const std::string& c : SplitTopLevel(columns_flag)) {
-      std::string t = c;
-      t.erase(0, t.find_first_not_of(' '));
-      t.erase(t.find_last_not_of(' ') + 1);
-      if (!t.empty()) ro.columns.push_back(t);
+  auto check = [a, pk_opt, types_opt, renames_opt, cbio_opt]() {
+    for (const std::string& t : a->types) SplitAssignment(t, "--type", "COL=TYPE");
+    for (const std::string& r : a->renames) SplitAssignment(r, "--rename", "FROM=TO");
+    auto format = ingest::ParseFileFormat(a->format);
+    if (format.ok() && *format == ingest::FileFormat::kAuto) format = ingest::FormatForPath(a->file);
+    if (!format.ok() || *format == ingest::FileFormat::kCsv || *format == ingest::FileFormat::kTsv) return;
+    for (const CLI::Option* opt : {pk_opt, types_opt, renames_opt, cbio_opt}) {
+      if (opt->count() > 0) {
+        throw CLI::ValidationError(opt->get_name(), "applies to CSV/TSV input only, not to " + a->file);
+      }
     }
-    ro.limit = show_limit;
-    ro.order_by_primary_key = true;
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    VESTA_ASSIGN_OR_RETURN(auto r, store->Read(name, ro));
+  };
+  OnRun(
+      cmd,
+      [this, a]() -> Status {
+        VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(a->name));
+        ingest::IngestOptions o;
+        VESTA_ASSIGN_OR_RETURN(o.format, ingest::ParseFileFormat(a->format));
+        o.mode = a->mode == "append" ? ingest::WriteMode::kAppend : ingest::WriteMode::kUpsert;
+        if (a->cbioportal) o.delimited = ingest::DelimitedOptions::CbioportalClinical();
+        o.delimited.primary_key = a->primary_key;
+        for (const std::string& t : a->types) {
+          auto [column, type_text] = SplitAssignment(t, "--type", "COL=TYPE");
+          auto type = DataType::Parse(type_text);
+          if (!type.ok()) return type.status().WithContext("--type " + t);
+          o.delimited.type_overrides[column] = *type;
+        }
+        for (const std::string& r : a->renames) {
+          auto [from, to] = SplitAssignment(r, "--rename", "FROM=TO");
+          o.delimited.renames[from] = to;
+        }
+        o.quarantine = a->quarantine;
+        o.create_table = !a->no_create;
+        o.principal = g_.principal;
+        std::error_code ec;
+        if (!fs::exists(a->file, ec)) return Status::NotFound("input file '" + a->file + "' does not exist");
+        if (fs::is_directory(a->file, ec)) {
+          return Status::InvalidArgument("input '" + a->file + "' is a folder");
+        }
+        VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+
+        ProgressDisplay progress(std::cerr, ProgressDisplay::StderrIsTerminal());
+        o.progress = progress.Callback();
+        auto report = ingest::IngestFile(*store, name, a->file, o);
+        progress.Finish();
+        if (!report.ok()) return report.status();
+
+        std::cout << "read " << Plural(report->rows_read, "row", "rows") << " from " << report->source
+                  << "\n";
+        if (report->created_table) {
+          std::cout << "created table " << name.ToString() << " from the file's columns\n";
+        }
+        if (a->quarantine) {
+          if (report->rows_rejected == 0) {
+            std::cout << "quarantine: no records rejected\n";
+          } else {
+            std::cout << "quarantine: " << Plural(report->rows_rejected, "record", "records")
+                      << " rejected, see " << report->quarantine_table << "\n";
+          }
+        }
+        bool main_committed = false;
+        for (const CommitInfo& c : report->commits) {
+          std::cout << CommitLine(c) << "\n";
+          if (EqualsIgnoreCase(c.table.ToString(), name.ToString())) main_committed = true;
+        }
+        if (!main_committed) {
+          VESTA_ASSIGN_OR_RETURN(int64_t version, CurrentVersion(*store, name));
+          std::cout << "no changes: " << name.ToString() << " stays at version " << version << "\n";
+        }
+        return Status::OK();
+      },
+      check);
+}
+
+// --- table history / show / changes ------------------------------------------------
+
+void Cli::AddTableHistory(CLI::App* table) {
+  struct Args {
+    std::string name;
+    int64_t limit = 0;
+    std::string format = "table";
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd =
+      AddCommand(table, "history",
+                 "list the table's commits, newest first (DESCRIBE HISTORY): version, time, principal, "
+                 "operation, rows added / updated / removed, parameters");
+  cmd->add_option("NAME", a->name, "catalog.schema.table")->required();
+  cmd->add_option("--limit", a->limit, "at most this many commits (default 0: all)")
+      ->type_name("N")
+      ->check(NonNegative());
+  AddFormatOption(cmd, &a->format);
+  OnRun(cmd, [this, a]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(a->name));
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    VESTA_ASSIGN_OR_RETURN(auto commits, store->History(name, a->limit > 0 ? a->limit : -1));
+    const OutputFormat format = FormatOf(a->format);
     Grid grid;
-    for (const Column& c : r.columns) grid.columns.push_back(c.name);
-    grid.rows = std::move(r.rows);
-    PrintGrid(std::cout, grid, fmt);
-    if (fmt == OutputFormat::kTable) std::cout << "(" << grid.rows.size() << " rows, version " << r.version << ")\n";
+    grid.columns = {"version", "timestamp", "principal", "operation",
+                    "added",   "updated",   "removed",   "parameters"};
+    grid.json_text_columns = {7};
+    grid.max_widths = {0, 0, 0, 0, 0, 0, 0, 80};  // predicates and sources are worth reading
+    for (const CommitInfo& c : commits) {
+      grid.rows.push_back({Value::Int(c.version), Value::Ts(c.timestamp), Value::Str(c.principal),
+                           Value::Str(c.operation), Value::Int(c.rows_added), Value::Int(c.rows_updated),
+                           Value::Int(c.rows_removed),
+                           Value::Str(format == OutputFormat::kTable ? CompactParameters(c.parameters_json)
+                                                                     : c.parameters_json)});
+    }
+    PrintGrid(std::cout, grid, format);
     return Status::OK();
   });
+}
 
-  // table changes
-  int64_t from_version = -1, to_version = -1;
-  auto* changes = table->add_subcommand("changes", "the change data feed between two versions (inclusive)");
-  changes->add_option("NAME", tname, "catalog.schema.table")->required();
-  changes->add_option("--from", from_version, "first version")->required();
-  changes->add_option("--to", to_version, "last version (default: current)");
-  changes->add_option("--format", out_format, "table, json or csv");
-  set(changes, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(TableName name, Name(tname));
-    VESTA_ASSIGN_OR_RETURN(OutputFormat fmt, output());
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    int64_t to = to_version;
-    if (to < 0) {
-      VESTA_ASSIGN_OR_RETURN(to, store->ResolveVersion(name, {}));
+void Cli::AddTableShow(CLI::App* table) {
+  struct Args {
+    std::string name;
+    VersionFlags at;
+    std::string where;
+    std::string columns;
+    int64_t limit = 20;
+    std::string format = "table";
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = AddCommand(table, "show",
+                             "read rows in primary-key order, now or at an older version (time travel), "
+                             "optionally filtered");
+  cmd->add_option("NAME", a->name, "catalog.schema.table")->required();
+  a->at.Add(cmd, "read the table");
+  cmd->add_option("--where", a->where, "a filter, e.g. \"cohort = 'GBM' AND age_at_diagnosis >= 40\"")
+      ->type_name("PREDICATE");
+  cmd->add_option("--columns", a->columns, "comma-separated columns to show (default: all)")
+      ->type_name("COLS");
+  cmd->add_option("--limit", a->limit, "at most this many rows (default 20; 0 for all)")
+      ->type_name("N")
+      ->check(NonNegative());
+  AddFormatOption(cmd, &a->format);
+  OnRun(cmd, [this, a]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(a->name));
+    governance::ReadOptions ro;
+    ro.at = a->at.Spec();
+    ro.predicate = a->where;
+    VESTA_ASSIGN_OR_RETURN(std::vector<std::string> columns, SplitTopLevel(a->columns));
+    ro.columns = std::move(columns);
+    ro.limit = a->limit > 0 ? a->limit + 1 : -1;  // one more, to tell whether more rows match
+    ro.order_by_primary_key = true;
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    VESTA_ASSIGN_OR_RETURN(auto result, store->Read(name, ro));
+    const bool more = a->limit > 0 && static_cast<int64_t>(result.rows.size()) > a->limit;
+    if (more) result.rows.resize(static_cast<size_t>(a->limit));
+    Grid grid;
+    for (const Column& c : result.columns) grid.columns.push_back(c.name);
+    grid.rows = std::move(result.rows);
+    const OutputFormat format = FormatOf(a->format);
+    PrintGrid(std::cout, grid, format);
+    if (format == OutputFormat::kTable) {
+      std::cout << "(" << Plural(static_cast<int64_t>(grid.rows.size()), "row", "rows") << ", version "
+                << result.version << (more ? "; more rows match: raise --limit, 0 for all" : "") << ")\n";
+    } else if (more) {
+      std::cerr << "vesta: note: output stops at --limit " << a->limit << " rows; --limit 0 for all\n";
     }
-    VESTA_ASSIGN_OR_RETURN(auto feed, store->Changes(name, from_version, to));
+    return Status::OK();
+  });
+}
+
+void Cli::AddTableChanges(CLI::App* table) {
+  struct Args {
+    std::string name;
+    int64_t from = 0;
+    int64_t to = -1;
+    std::string format = "table";
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = AddCommand(table, "changes",
+                             "the change data feed from --from to --to: rows inserted, deleted and updated "
+                             "(pre- and post-image), with _change_type, _commit_version, _commit_timestamp");
+  cmd->add_option("NAME", a->name, "catalog.schema.table")->required();
+  cmd->add_option("--from", a->from, "the first version (inclusive)")
+      ->type_name("V")
+      ->required()
+      ->check(NonNegative());
+  cmd->add_option("--to", a->to, "the last version (inclusive; default: the current one)")
+      ->type_name("V")
+      ->check(NonNegative());
+  AddFormatOption(cmd, &a->format);
+  OnRun(cmd, [this, a]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(a->name));
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    int64_t to = a->to;
+    if (to < 0) {
+      VESTA_ASSIGN_OR_RETURN(to, CurrentVersion(*store, name));
+    }
+    VESTA_ASSIGN_OR_RETURN(auto feed, store->Changes(name, a->from, to));
     Grid grid;
     grid.columns = {"_change_type", "_commit_version", "_commit_timestamp"};
     for (const Column& c : feed.columns) grid.columns.push_back(c.name);
-    for (auto& ch : feed.changes) {
-      Row r = {Value::Str(std::string(governance::ChangeTypeName(ch.type))), Value::Int(ch.version),
-               Value::Ts(ch.timestamp)};
-      for (auto& v : ch.row) r.push_back(std::move(v));
-      grid.rows.push_back(std::move(r));
+    for (auto& change : feed.changes) {
+      Row row = {Value::Str(std::string(governance::ChangeTypeName(change.type))), Value::Int(change.version),
+                 Value::Ts(change.timestamp)};
+      for (Value& v : change.row) row.push_back(std::move(v));
+      grid.rows.push_back(std::move(row));
     }
-    PrintGrid(std::cout, grid, fmt);
-    if (fmt == OutputFormat::kTable) {
-      std::cout << "(" << grid.rows.size() << " changes, versions " << feed.start_version << ".." << feed.end_version
-                << ")\n";
-    }
-    return Status::OK();
-  });
-
-  // table delete
-  std::vector<std::string> keys;
-  auto* del = table->add_subcommand("delete", "delete rows by predicate or primary key, as one commit");
-  del->add_option("NAME", tname, "catalog.schema.table")->required();
-  auto* del_where = del->add_option("--where", where, "delete the rows matching this filter");
-  auto* del_keys = del->add_option("--key", keys, "delete the row with this primary key (repeatable)");
-  del_where->excludes(del_keys);
-  set(del, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(TableName name, Name(tname));
-    if (where.empty() && keys.empty()) return Status::InvalidArgument("give --where PREDICATE or --key KEY");
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    auto txn = store->Begin(g.principal);
-    if (!where.empty()) {
-      VESTA_RETURN_IF_ERROR(txn->DeleteWhere(name, where));
-    } else {
-      std::vector<Value> kv;
-      for (const std::string& k : keys) kv.push_back(Value::Str(k));
-      VESTA_RETURN_IF_ERROR(txn->DeleteKeys(name, std::move(kv)));
-    }
-    VESTA_ASSIGN_OR_RETURN(auto commits, txn->Commit());
-    if (commits.empty()) std::cout << "no rows matched: nothing committed\n";
-    PrintCommits(commits);
-    return Status::OK();
-  });
-
-  // table restore
-  int64_t restore_version = -1;
-  auto* restore = table->add_subcommand("restore", "make an old version current again (a new commit)");
-  restore->add_option("NAME", tname, "catalog.schema.table")->required();
-  restore->add_option("--version", restore_version, "the version to restore")->required();
-  set(restore, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(TableName name, Name(tname));
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    auto txn = store->Begin(g.principal);
-    VESTA_RETURN_IF_ERROR(txn->Restore(name, restore_version));
-    VESTA_ASSIGN_OR_RETURN(auto commits, txn->Commit());
-    if (commits.empty()) std::cout << "version " << restore_version << " is identical to the current one: nothing committed\n";
-    PrintCommits(commits);
-    return Status::OK();
-  });
-
-  // table vacuum
-  double retain_hours = 168;
-  bool dry_run = false;
-  auto* vacuum = table->add_subcommand("vacuum", "drop history older than a retention window (time travel to it ends)");
-  vacuum->add_option("NAME", tname, "catalog.schema.table")->required();
-  vacuum->add_option("--retain-hours", retain_hours, "keep versions readable for this many hours (default 168)")
-      ->check(CLI::NonNegativeNumber);
-  vacuum->add_flag("--dry-run", dry_run, "report what would be removed, change nothing");
-  set(vacuum, [&]() -> Status {
-    VESTA_ASSIGN_OR_RETURN(TableName name, Name(tname));
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    VESTA_ASSIGN_OR_RETURN(auto rep, store->Vacuum(name, std::chrono::seconds(static_cast<int64_t>(retain_hours * 3600)),
-                                                   dry_run));
-    std::cout << (dry_run ? "dry run: " : "") << name.ToString() << ": oldest readable version "
-              << rep.oldest_version_before << " -> " << rep.oldest_version_after << ", " << rep.rows_purged
-              << " row images " << (dry_run ? "would be " : "") << "purged (current version " << rep.current_version
-              << ")\n";
-    if (rep.oldest_version_after > rep.oldest_version_before) {
-      std::cout << "versions " << rep.oldest_version_before << ".." << rep.oldest_version_after - 1
-                << (dry_run ? " would" : "") << " no longer be readable by time travel; the change feed starts at version "
-                << rep.oldest_version_after + 1 << "\n";
-    } else {
-      std::cout << "every version stays readable\n";
+    const OutputFormat format = FormatOf(a->format);
+    PrintGrid(std::cout, grid, format);
+    if (format == OutputFormat::kTable) {
+      std::cout << "(" << Plural(static_cast<int64_t>(grid.rows.size()), "change", "changes") << ", versions "
+                << feed.start_version << ".." << feed.end_version << ")\n";
     }
     return Status::OK();
   });
-
-  // --- demo ------------------------------------------------------------------
-  auto* demo = app.add_subcommand("demo", "the demo TCGA glioma cohort");
-  demo->require_subcommand(1);
-  std::string data_dir;
-#ifdef VESTA_SOURCE_DIR
-  data_dir = std::string(VESTA_SOURCE_DIR) + "/data";
-#endif
-  if (data_dir.empty() || !std::filesystem::exists(data_dir)) data_dir = "data";
-  auto* demo_load = demo->add_subcommand(
-      "load", "load data/tcga-glioma into main.imaging, main.clinical and main.genomics (an upsert)");
-  demo_load->add_option("--data", data_dir, "the data folder holding tcga-glioma/");
-  set(demo_load, [&]() -> Status {
-    if (!std::filesystem::exists(data_dir)) return Status::NotFound("no data folder at '" + data_dir + "'");
-    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g));
-    ingest::DemoOptions o;
-    o.data_dir = data_dir;
-    o.principal = g.principal;
-    o.progress = MakeProgress();
-    auto t0 = std::chrono::steady_clock::now();
-    VESTA_ASSIGN_OR_RETURN(auto rep, ingest::LoadDemoCohort(*store, o));
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& t : rep.tables) {
-      rows.push_back({t.table.ToString(), std::to_string(t.rows), std::to_string(t.version),
-                      t.changed ? "committed" : "unchanged", t.note});
-    }
-    PrintTextTable(std::cout, {"table", "rows", "version", "this load", "note"}, rows, 70);
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%.2f", secs);
-    std::cout << "loaded in " << buf << " s into " << g.store
-              << "\nnext: vesta table history main.genomics.somatic_mutations\n";
-    return Status::OK();
-  });
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
-  }
-  if (!action) return 2;
-  Status st;
-  try {
-    st = action();
-  } catch (const std::exception& e) {
-    st = Status::Internal(e.what());
-  }
-  if (!st.ok()) {
-    std::cerr << "vesta: " << StatusCodeName(st.code()) << ": " << st.message() << "\n";
-    return ExitCode(st);
-  }
-  return 0;
 }
 
+// --- table delete / restore / vacuum ------------------------------------------------
+
+void Cli::AddTableDelete(CLI::App* table) {
+  struct Args {
+    std::string name;
+    std::string where;
+    std::vector<std::string> keys;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = AddCommand(table, "delete",
+                             "delete the rows matching a filter, or with given primary keys, as one commit "
+                             "(older versions keep them: see table show --version)");
+  cmd->add_option("NAME", a->name, "catalog.schema.table")->required();
+  auto* where_opt =
+      cmd->add_option("--where", a->where, "delete the rows matching this filter, e.g. \"age > 90\"")
+          ->type_name("PREDICATE");
+  auto* keys_opt = cmd->add_option("--key", a->keys,
+                                   "delete the rows with these primary keys: --key A B or --key A --key B")
+                       ->type_name("KEY");
+  where_opt->excludes(keys_opt);
+  OnRun(
+      cmd,
+      [this, a]() -> Status {
+        VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(a->name));
+        VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+        VESTA_ASSIGN_OR_RETURN(auto info, store->DescribeTable(name));
+        auto txn = store->Begin(g_.principal);
+        VESTA_RETURN_IF_ERROR(txn->SetReadVersion(name, info.current_version));
+        if (!a->keys.empty()) {
+          const int pk = info.schema.primary_key_index();
+          if (pk < 0) return Status::Internal(name.ToString() + " has no primary key");
+          const DataType& pk_type = info.schema.columns[static_cast<size_t>(pk)].type;
+          std::vector<Value> keys;
+          for (const std::string& k : a->keys) {
+            auto v = ParseValue(k, pk_type);
+            if (!v.ok() || v->is_null()) {
+              return Status::InvalidArgument("--key '" + k + "': primary key " + info.schema.primary_key +
+                                             " is " + pk_type.ToString());
+            }
+            keys.push_back(std::move(v).value());
+          }
+          VESTA_RETURN_IF_ERROR(txn->DeleteKeys(name, std::move(keys)));
+        } else {
+          VESTA_RETURN_IF_ERROR(txn->DeleteWhere(name, a->where));
+        }
+        VESTA_ASSIGN_OR_RETURN(auto commits, txn->Commit());
+        if (commits.empty()) {
+          std::cout << "no rows matched: nothing committed; " << name.ToString() << " stays at version "
+                    << info.current_version << "\n";
+          return Status::OK();
+        }
+        const CommitInfo& c = commits.front();
+        std::cout << "deleted " << Plural(c.rows_removed, "row", "rows") << " from " << name.ToString()
+                  << ": version " << c.version;
+        if (!a->keys.empty()) {
+          std::cout << " (" << c.rows_removed << " of "
+                    << Plural(static_cast<int64_t>(a->keys.size()), "key", "keys") << " found)";
+        }
+        std::cout << "\n";
+        return Status::OK();
+      },
+      [where_opt, keys_opt, a]() {
+        if (where_opt->count() == 0 && keys_opt->count() == 0) throw CLI::RequiredError("--where or --key");
+        if (where_opt->count() > 0 && Trim(a->where).empty()) {
+          throw CLI::ValidationError("--where", "the filter is empty");
+        }
+      });
+}
+
+void Cli::AddTableRestore(CLI::App* table) {
+  struct Args {
+    std::string name;
+    int64_t version = 0;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = AddCommand(table, "restore",
+                             "make an older version's rows and schema current again, as a new commit "
+                             "(history is kept)");
+  cmd->add_option("NAME", a->name, "catalog.schema.table")->required();
+  cmd->add_option("--version", a->version, "the version to restore")
+      ->type_name("V")
+      ->required()
+      ->check(NonNegative());
+  OnRun(cmd, [this, a]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(a->name));
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    auto txn = store->Begin(g_.principal);
+    VESTA_RETURN_IF_ERROR(txn->Restore(name, a->version));
+    VESTA_ASSIGN_OR_RETURN(auto commits, txn->Commit());
+    if (commits.empty()) {
+      VESTA_ASSIGN_OR_RETURN(int64_t current, CurrentVersion(*store, name));
+      std::cout << "no changes: version " << a->version << " matches the current version " << current
+                << "; nothing committed\n";
+      return Status::OK();
+    }
+    const CommitInfo& c = commits.front();
+    std::cout << "restored " << name.ToString() << " to version " << a->version << " as version " << c.version
+              << ": " << c.rows_added << " added, " << c.rows_updated << " updated, " << c.rows_removed
+              << " removed\n";
+    return Status::OK();
+  });
+}
+
+void Cli::AddTableVacuum(CLI::App* table) {
+  struct Args {
+    std::string name;
+    double retain_hours = 168;
+    bool dry_run = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = AddCommand(table, "vacuum",
+                             "purge the row images only needed to read versions older than the retention "
+                             "window; those versions can no longer be read, restored or diffed");
+  cmd->add_option("NAME", a->name, "catalog.schema.table")->required();
+  cmd->add_option("--retain-hours", a->retain_hours,
+                  "keep every version committed within this many hours readable, and the last one before "
+                  "(default 168 = 7 days)")
+      ->type_name("H")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_flag("--dry-run", a->dry_run, "report what would be purged; change nothing");
+  OnRun(cmd, [this, a]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(a->name));
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    const auto retention = std::chrono::seconds(static_cast<int64_t>(a->retain_hours * 3600.0));
+    VESTA_ASSIGN_OR_RETURN(auto rep, store->Vacuum(name, retention, a->dry_run));
+    const bool dry = a->dry_run;
+    if (dry) std::cout << "dry run: nothing changed\n";
+    std::cout << "table:                   " << name.ToString() << " (current version " << rep.current_version
+              << ")\n"
+              << "oldest readable version: " << rep.oldest_version_before << " -> "
+              << rep.oldest_version_after << "\n"
+              << "row images purged:       " << rep.rows_purged << (dry ? " (would be)" : "") << "\n";
+    if (rep.oldest_version_after > rep.oldest_version_before) {
+      const int64_t last_lost = rep.oldest_version_after - 1;
+      const std::string lost =
+          rep.oldest_version_before == last_lost
+              ? "version " + std::to_string(last_lost)
+              : "versions " + std::to_string(rep.oldest_version_before) + ".." + std::to_string(last_lost);
+      const int64_t feed_start = rep.oldest_version_after + 1;
+      std::cout << lost << (dry ? " would no longer be readable" : " can no longer be read")
+                << " (table show/describe --version, restore); the change feed "
+                << (dry ? "would start" : "now starts") << " at version " << feed_start
+                << (feed_start > rep.current_version ? " (the next commit)" : "") << "\n";
+    } else {
+      std::cout << "every version from " << rep.oldest_version_before << " stays readable\n";
+    }
+    return Status::OK();
+  });
+}
+
+// --- demo ---------------------------------------------------------------------------
+
+std::string DefaultDataDir() {
+#ifdef VESTA_SOURCE_DIR
+  const fs::path source_data = fs::path(VESTA_SOURCE_DIR) / "data";
+  std::error_code ec;
+  if (fs::is_directory(source_data, ec)) return source_data.string();
+#endif
+  return "./data";
+}
+
+void Cli::AddDemo() {
+  CLI::App* demo =
+      AddCommand(&app_, "demo", "the demo cohort: TCGA glioma (GBM + LGG) imaging, clinical, genomics");
+  demo->require_subcommand(1);
+  auto data_dir = std::make_shared<std::string>(DefaultDataDir());
+  CLI::App* load =
+      AddCommand(demo, "load",
+                 "load the TCGA glioma demo cohort into main.imaging, main.clinical and main.genomics "
+                 "(an upsert: loading again commits nothing)");
+  load->add_option("--data", *data_dir, "the data folder holding tcga-glioma/ (default: " + *data_dir + ")")
+      ->type_name("DIR");
+  OnRun(load, [this, data_dir]() -> Status {
+    std::error_code ec;
+    if (!fs::is_directory(*data_dir, ec)) {
+      return Status::NotFound("demo data folder '" + *data_dir +
+                              "' does not exist (give --data DIR, the folder holding tcga-glioma/)");
+    }
+    VESTA_ASSIGN_OR_RETURN(auto store, OpenStore(g_));
+    ingest::DemoOptions options;
+    options.data_dir = *data_dir;
+    options.principal = g_.principal;
+    ProgressDisplay progress(std::cerr, ProgressDisplay::StderrIsTerminal());
+    options.progress = progress.Callback();
+    const auto start = std::chrono::steady_clock::now();
+    auto report = ingest::LoadDemoCohort(*store, options);
+    progress.Finish();
+    if (!report.ok()) return report.status();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::vector<std::vector<std::string>> rows;
+    bool any_changed = false;
+    for (const auto& t : report->tables) {
+      rows.push_back({t.table.ToString(), std::to_string(t.rows), std::to_string(t.version),
+                      t.changed ? "yes" : "no", t.note});
+      any_changed = any_changed || t.changed;
+    }
+    PrintTextTable(std::cout,
+                   {{"table"},
+                    {"rows", Align::kRight},
+                    {"version", Align::kRight},
+                    {"changed"},
+                    {"note", Align::kLeft, 100}},
+                   rows);
+    char elapsed[32];
+    std::snprintf(elapsed, sizeof(elapsed), "%.2f", seconds);
+    std::cout << (any_changed ? "loaded in " : "nothing changed (already loaded); checked in ") << elapsed
+              << " s\nnext: vesta table history main.genomics.somatic_mutations\n";
+    return Status::OK();
+  });
+}
+
+}  // namespace
 }  // namespace vesta::tools
 
-int main(int argc, char** argv) { return vesta::tools::Main(argc, argv); }
+int main(int argc, char** argv) {
+  vesta::tools::Cli cli;
+  return cli.Run(argc, argv);
+}
