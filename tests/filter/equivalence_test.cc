@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/filter_fixtures.h"
 #include "filter/filter.h"
 #include "filter/internal/match.h"
 
@@ -33,35 +34,8 @@ Schema MixedSchema() {
   return s;
 }
 
-const std::vector<std::string>& Words() {
-  static const std::vector<std::string> kWords = {"red",
-                                                  "red car",
-                                                  "blue-green sky",
-                                                  "Red",
-                                                  "a_b",
-                                                  "100%",
-                                                  "it's",
-                                                  "caf\xC3\xA9",
-                                                  "x\\y",
-                                                  "",
-                                                  "red,blue",
-                                                  "the red",
-                                                  "redder",
-                                                  "F-150 truck",
-                                                  "\xE2\x82\xAC"
-                                                  "5",
-                                                  "100",
-                                                  "a b  c",
-                                                  "RED CAR",
-                                                  "car red",
-                                                  "(red)",
-                                                  "_%_"};
-  return kWords;
-}
-const std::vector<std::string>& Owners() {
-  static const std::vector<std::string> kOwners = {"alice", "bob", "carol"};
-  return kOwners;
-}
+using ::vesta::testing::Owners;
+using ::vesta::testing::Words;
 
 // Binds `v` the way the store encodes columns (see filter/sql.h).
 void BindValue(sqlite3_stmt* stmt, int index, const Value& v) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/filter_fixtures.h"
 #include "filter/filter.h"
 #include "index/filter_bitmap.h"
 
@@ -42,35 +43,8 @@ Schema MixedSchema() {
   return s;
 }
 
-const std::vector<std::string>& Words() {
-  static const std::vector<std::string> kWords = {"red",
-                                                  "red car",
-                                                  "blue-green sky",
-                                                  "Red",
-                                                  "a_b",
-                                                  "100%",
-                                                  "it's",
-                                                  "caf\xC3\xA9",
-                                                  "x\\y",
-                                                  "",
-                                                  "red,blue",
-                                                  "the red",
-                                                  "redder",
-                                                  "F-150 truck",
-                                                  "\xE2\x82\xAC"
-                                                  "5",
-                                                  "100",
-                                                  "a b  c",
-                                                  "RED CAR",
-                                                  "car red",
-                                                  "(red)",
-                                                  "_%_"};
-  return kWords;
-}
-const std::vector<std::string>& Owners() {
-  static const std::vector<std::string> kOwners = {"alice", "bob", "carol"};
-  return kOwners;
-}
+using ::vesta::testing::Owners;
+using ::vesta::testing::Words;
 
 class Generator {
  public:
