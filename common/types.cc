@@ -134,6 +134,17 @@ Result<DataType> DataType::Parse(std::string_view text) {
                                  "VECTOR(d)");
 }
 
+std::string_view Value::TypeName() const {
+  if (is_int()) return "BIGINT";
+  if (is_double()) return "DOUBLE";
+  if (is_string()) return "STRING";
+  if (is_bool()) return "BOOLEAN";
+  if (is_date()) return "DATE";
+  if (is_timestamp()) return "TIMESTAMP";
+  if (is_vector()) return "VECTOR";
+  return "NULL";
+}
+
 bool Value::FitsType(const DataType& t) const {
   switch (t.id) {
     case TypeId::kBigint: return is_null() || is_int();

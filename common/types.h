@@ -99,6 +99,10 @@ class Value {
   // Numeric view: BIGINT and DOUBLE as double. REQUIRES: is_int() || is_double().
   double as_number() const { return is_int() ? static_cast<double>(as_int()) : as_double(); }
 
+  // The type name of the held value: "NULL", "BIGINT", "DOUBLE", "STRING",
+  // "BOOLEAN", "DATE", "TIMESTAMP" or "VECTOR" (no dimension), for messages.
+  std::string_view TypeName() const;
+
   // True if the value can be stored in a column of type `t` (NULL fits all).
   bool FitsType(const DataType& t) const;
 

@@ -15,17 +15,6 @@ Status BindError(const std::string& msg) {
   return Status::InvalidArgument("filter: " + msg);
 }
 
-std::string LiteralTypeName(const Value& v) {
-  if (v.is_int()) return "BIGINT";
-  if (v.is_double()) return "DOUBLE";
-  if (v.is_string()) return "STRING";
-  if (v.is_bool()) return "BOOLEAN";
-  if (v.is_date()) return "DATE";
-  if (v.is_timestamp()) return "TIMESTAMP";
-  if (v.is_vector()) return "VECTOR";
-  return "NULL";
-}
-
 void CollectIndices(const Expr& e, std::vector<int>* out) {
   const Node& n = e.node();
   if (n.subject.is_column()) out->push_back(n.subject.column_index);
@@ -180,7 +169,7 @@ class Binder {
     if (v.is_null()) return value;
     auto mismatch = [&]() {
       return BindError("cannot compare " + Describe(subject) + " (" + type.ToString() + ") with " +
-                       value.ToString() + " (" + LiteralTypeName(v) + ")");
+                       value.ToString() + " (" + std::string(v.TypeName()) + ")");
     };
     auto parse_error = [&](const Status& st) {
       return BindError(Describe(subject) + " is " + type.ToString() + " and '" + v.as_string() +

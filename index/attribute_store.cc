@@ -67,17 +67,6 @@ Roaring BitmapFromIds(const std::vector<std::span<const uint32_t>>& parts, uint3
   return Roaring(sorted.size(), sorted.data());
 }
 
-std::string LiteralTypeName(const Value& v) {
-  if (v.is_int()) return "BIGINT";
-  if (v.is_double()) return "DOUBLE";
-  if (v.is_string()) return "STRING";
-  if (v.is_bool()) return "BOOLEAN";
-  if (v.is_date()) return "DATE";
-  if (v.is_timestamp()) return "TIMESTAMP";
-  if (v.is_vector()) return "VECTOR";
-  return "NULL";
-}
-
 // A closed interval of keys; empty when lo > hi or `empty` is set.
 template <typename K>
 struct Interval {
@@ -210,7 +199,7 @@ class AttributeColumn {
   Status TypeMismatch(const Value& literal) const {
     return StoreError(StatusCode::kInvalidArgument,
                       "cannot compare column '" + column_.name + "' (" + column_.type.ToString() + ") with " +
-                          literal.ToString() + " (" + LiteralTypeName(literal) + ")");
+                          literal.ToString() + " (" + std::string(literal.TypeName()) + ")");
   }
 
   // The bitmap of ids[b, e), a slice of `ids` (the ids of every non-NULL row

@@ -27,15 +27,7 @@ std::string Context(Metric metric, size_t nq, size_t n, size_t d, size_t q) {
          " d=" + std::to_string(d) + " query " + std::to_string(q);
 }
 
-class ExactSearchPathTest : public ::testing::TestWithParam<KernelPath> {
- protected:
-  void SetUp() override {
-    const DistanceKernels* kernels = KernelsOrNull(GetParam());
-    if (kernels == nullptr) GTEST_SKIP() << "CPU lacks " << KernelPathName(GetParam());
-    options_.kernels = kernels;
-  }
-  ExactSearchOptions options_;
-};
+class ExactSearchPathTest : public testing::ExactSearchPathFixture {};
 
 TEST_P(ExactSearchPathTest, MatchesBruteForceForBothMetricsAcrossBlocks) {
   // n not a multiple of the block; small block to cross many boundaries.

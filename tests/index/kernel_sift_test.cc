@@ -77,15 +77,7 @@ TEST(SiftData, HasTheShapesItsSourceDescribes) {
   EXPECT_EQ(NgtQueries().nq, 3u);
 }
 
-class SiftPathTest : public ::testing::TestWithParam<KernelPath> {
- protected:
-  void SetUp() override {
-    const DistanceKernels* kernels = KernelsOrNull(GetParam());
-    if (kernels == nullptr) GTEST_SKIP() << "CPU lacks " << KernelPathName(GetParam());
-    options_.kernels = kernels;
-  }
-  ExactSearchOptions options_;
-};
+class SiftPathTest : public testing::ExactSearchPathFixture {};
 
 TEST_P(SiftPathTest, ExactSearchReproducesTheGroundTruth) {
   for (const SiftSet* s : {&TexmexQueries(), &NgtQueries()}) {

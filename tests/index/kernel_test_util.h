@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "index/distance.h"
+#include "index/exact_search.h"
 
 namespace vesta::index::testing {
 
@@ -28,6 +29,18 @@ inline const DistanceKernels* KernelsOrNull(KernelPath path) {
   auto kernels = KernelsFor(path);
   return kernels.ok() ? *kernels : nullptr;
 }
+
+// A fixture parameterised by kernel path: `options_` searches with that
+// path's kernels; the test is skipped when the CPU lacks the path.
+class ExactSearchPathFixture : public ::testing::TestWithParam<KernelPath> {
+ protected:
+  void SetUp() override {
+    const DistanceKernels* kernels = KernelsOrNull(GetParam());
+    if (kernels == nullptr) GTEST_SKIP() << "CPU lacks " << KernelPathName(GetParam());
+    options_.kernels = kernels;
+  }
+  ExactSearchOptions options_;
+};
 
 // Test-suite name suffix for a parameterised path: "scalar", "avx2", "avx512".
 struct PathName {
