@@ -123,7 +123,10 @@ struct HnswSearchStats {
 // largest inner product), ties by smaller id. Guarantees: every id passes;
 // *found == min(k, passing_count) (the walk falls back to an exact search
 // over `passing` when it holds fewer than ef_used, e.g. when the predicate
-// subgraph is disconnected; stats->fallback_reason says why). distances/ids: caller-owned arrays of k entries.
+// subgraph is disconnected; stats->fallback_reason says why). Unfiltered
+// (passing null), passing_count is taken as n for ef widening and the budget.
+// distances/ids: caller-owned arrays of k entries; entries past *found are
+// not written.
 // Not an error: an empty graph (n == 0) or an empty passing set gives
 // *found == 0.
 // Errors: InvalidArgument for k == 0, d == 0, null pointers, a graph whose
