@@ -156,6 +156,7 @@ std::string IndexSpec::Fingerprint() const {
   if (kind == IndexKind::kIvfPq) {
     s += ";ivf.pq_m=" + std::to_string(ivf.pq_m) + ";ivf.pq_nbits=" + std::to_string(ivf.pq_nbits);
   }
+  s += ";source=" + source;
   return s;
 }
 

@@ -113,11 +113,17 @@ struct IndexSpec {
   HnswParams hnsw;
   IvfParams ivf;
   SearchParams search;
+  // What the rows come from, free-form (ingest/index_sync.h writes the
+  // source table's name, id and creation time and the vector column). Part
+  // of the fingerprint, hence stored under the index file's checksum: a file
+  // built from another table or column is never reused. Empty for a
+  // direct-access index.
+  std::string source;
 
   // OK, or InvalidArgument naming the field and its accepted range.
   Status Validate() const;
   // A canonical string of every build-relevant field (kind, metric,
-  // dimension, key, attribute columns and types, hnsw, ivf). Equal strings
+  // dimension, key, attribute columns and types, hnsw, ivf, source). Equal strings
   // mean a persisted index can be reused.
   std::string Fingerprint() const;
 };

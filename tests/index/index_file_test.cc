@@ -60,7 +60,9 @@ TEST_P(IndexFileTest, RoundTripAnswersIdentically) {
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   auto a = index->snapshot();
   auto b = (*loaded)->snapshot();
-  if (kind != IndexKind::kFlat) ASSERT_GT(a->main_size(), 0u) << "no structure to persist";
+  if (kind != IndexKind::kFlat) {
+    ASSERT_GT(a->main_size(), 0u) << "no structure to persist";
+  }
   EXPECT_EQ(b->version(), 6);
   EXPECT_EQ(b->size(), a->size());
   EXPECT_EQ(b->main_size(), a->main_size());
@@ -90,7 +92,7 @@ TEST_P(IndexFileTest, RoundTripAnswersIdentically) {
 
 INSTANTIATE_TEST_SUITE_P(Kinds, IndexFileTest,
                          ::testing::Values(IndexKind::kFlat, IndexKind::kHnsw, IndexKind::kIvfFlat, IndexKind::kIvfPq),
-                         [](const auto& info) { return std::string(IndexKindName(info.param)); });
+                         [](const auto& p) { return std::string(IndexKindName(p.param)); });
 
 class IndexFileErrorTest : public ::testing::Test {
  protected:

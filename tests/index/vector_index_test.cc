@@ -166,9 +166,9 @@ INSTANTIATE_TEST_SUITE_P(Kinds, GuaranteeTest,
                                            KindCase{IndexKind::kHnsw, Metric::kInnerProduct},
                                            KindCase{IndexKind::kIvfFlat, Metric::kL2},
                                            KindCase{IndexKind::kIvfPq, Metric::kL2}),
-                         [](const auto& info) {
-                           return std::string(IndexKindName(info.param.kind)) + "_" +
-                                  std::string(MetricName(info.param.metric));
+                         [](const auto& p) {
+                           return std::string(IndexKindName(p.param.kind)) + "_" +
+                                  std::string(MetricName(p.param.metric));
                          });
 
 TEST(VectorIndexTest, EveryForcedPlanKeepsTheGuarantees) {

@@ -153,7 +153,9 @@ inline void ExpectWellFormed(const index::IndexSnapshot& snap, const index::Sear
     if (i > 0) {
       const float a = r.scores[i - 1], b = r.scores[i];
       EXPECT_TRUE(smaller ? a <= b : a >= b) << "not sorted at " << i;
-      if (a == b) EXPECT_LT(r.ids[i - 1], id) << "tie not broken by id at " << i;
+      if (a == b) {
+        EXPECT_LT(r.ids[i - 1], id) << "tie not broken by id at " << i;
+      }
     }
   }
 }
