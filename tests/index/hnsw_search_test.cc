@@ -177,6 +177,15 @@ Roaring RandomPassing(size_t n, double s, uint64_t seed) {
   return r;
 }
 
+// Default parameters with k = kK and `passing` as the filter (borrowed).
+HnswSearchParams FilteredParams(const Roaring& passing) {
+  HnswSearchParams params;
+  params.k = kK;
+  params.passing = &passing;
+  params.passing_count = passing.cardinality();
+  return params;
+}
+
 struct RunSummary {
   double recall = 0;
   double computations = 0;  // mean per query
@@ -277,10 +286,7 @@ TEST_F(HnswSearchTest, RandomFiltersKeepGuaranteesAndRecall) {
   for (const double s : {0.5, 0.1, 0.01, 0.001}) {
     SCOPED_TRACE("selectivity " + std::to_string(s));
     const Roaring passing = RandomPassing(l2_->data.n, s, 100 + static_cast<uint64_t>(s * 1000));
-    HnswSearchParams params;
-    params.k = kK;
-    params.passing = &passing;
-    params.passing_count = passing.cardinality();
+    HnswSearchParams params = FilteredParams(passing);
     const RunSummary r = RunQueries(*l2_, Metric::kL2, params, 60, 2);
     Print("random, default params", s, r);
     EXPECT_GE(r.recall, 0.95);
@@ -302,10 +308,7 @@ TEST_F(HnswSearchTest, AcornWalkAloneReachesRecallWithoutFallback) {
   for (const double s : {0.5, 0.1}) {
     SCOPED_TRACE("selectivity " + std::to_string(s));
     const Roaring passing = RandomPassing(l2_->data.n, s, 200 + static_cast<uint64_t>(s * 1000));
-    HnswSearchParams params;
-    params.k = kK;
-    params.passing = &passing;
-    params.passing_count = passing.cardinality();
+    HnswSearchParams params = FilteredParams(passing);
     params.exact_fallback_factor = 0;
     const RunSummary r = RunQueries(*l2_, Metric::kL2, params, 60, 3);
     Print("random, ACORN walk only", s, r);
@@ -368,10 +371,7 @@ TEST_F(HnswSearchTest, CorrelatedFilterOneCluster) {
     if (l2_->data.cluster[i] == 3) passing.add(static_cast<uint32_t>(i));
   }
   ASSERT_GT(passing.cardinality(), kK);
-  HnswSearchParams params;
-  params.k = kK;
-  params.passing = &passing;
-  params.passing_count = passing.cardinality();
+  HnswSearchParams params = FilteredParams(passing);
   const double s = static_cast<double>(params.passing_count) / static_cast<double>(l2_->data.n);
   // Default parameters: ef widens to 287 >= 248 passing rows: exact.
   const RunSummary exact = RunQueries(*l2_, Metric::kL2, params, 30, 4, /*only_cluster=*/3);
@@ -397,10 +397,7 @@ TEST_F(HnswSearchTest, PlainWalkWithoutTwoHopKeepsGoingUntilEfPassing) {
   for (const double s : {0.5, 0.1}) {
     SCOPED_TRACE("selectivity " + std::to_string(s));
     const Roaring passing = RandomPassing(l2_->data.n, s, 300 + static_cast<uint64_t>(s * 1000));
-    HnswSearchParams params;
-    params.k = kK;
-    params.passing = &passing;
-    params.passing_count = passing.cardinality();
+    HnswSearchParams params = FilteredParams(passing);
     params.two_hop = false;
     params.exact_fallback_factor = 0;
     const RunSummary r = RunQueries(*l2_, Metric::kL2, params, 40, 6);
@@ -481,10 +478,7 @@ TEST_F(HnswSearchTest, BudgetExceededRunsExactSearchAndReportsIt) {
   // 10% pass (500 rows); ef widens to 202, so the walk must compare more
   // than 0.2 * 500 = 100 vectors: Lucene's rule gives way to the exact scan.
   const Roaring passing = RandomPassing(l2_->data.n, 0.1, 1000);
-  HnswSearchParams params;
-  params.k = kK;
-  params.passing = &passing;
-  params.passing_count = passing.cardinality();
+  HnswSearchParams params = FilteredParams(passing);
   params.exact_fallback_factor = 0.2;
   std::mt19937_64 rng(12);
   const Dataset& s = l2_->data;
@@ -513,10 +507,7 @@ TEST_F(HnswSearchTest, BudgetExceededRunsExactSearchAndReportsIt) {
 TEST_F(HnswSearchTest, PassingCountBelowKReturnsEveryPassingRow) {
   Roaring passing;
   for (uint32_t id : {17u, 4000u, 123u, 2500u, 9u}) passing.add(id);
-  HnswSearchParams params;
-  params.k = kK;
-  params.passing = &passing;
-  params.passing_count = passing.cardinality();
+  HnswSearchParams params = FilteredParams(passing);
   std::mt19937_64 rng(13);
   const Dataset& s = l2_->data;
   const auto q = s.Query(0, rng);
@@ -696,10 +687,7 @@ TEST(HnswSearchGraphTest, DisconnectedPassingSetFallsBackToExact) {
   const float q[2] = {5.0f, 0.0f};
   for (const bool two_hop : {true, false}) {
     SCOPED_TRACE(two_hop ? "two_hop" : "plain");
-    HnswSearchParams params;
-    params.k = kK;
-    params.passing = &passing;
-    params.passing_count = passing.cardinality();
+    HnswSearchParams params = FilteredParams(passing);
     params.two_hop = two_hop;
     params.ef_search = kK;  // ef 10 < 23 passing: the walk runs
     params.widen_exponent = 0;
