@@ -215,7 +215,13 @@ class Walker {
 
  private:
   bool Passes(int32_t id) const { return passing_ == nullptr || passing_->contains(static_cast<uint32_t>(id)); }
-  bool OverBudget() const { return has_budget_ && static_cast<double>(computations_) > budget_; }
+  // Lucene's rule counts visited nodes: scored ones and, in ACORN's two-hop
+  // expansion, failing ones whose filter bit was read (at 1% selectivity
+  // those dominate: a walk that scores few vectors may read half the graph's
+  // filter bits, measured 14 ms on 1M rows against 0.16 ms for the exact scan).
+  bool OverBudget() const {
+    return has_budget_ && static_cast<double>(computations_ + examined_failing_) > budget_;
+  }
 
   bool InRange(int32_t node, int32_t v) {
     if (static_cast<size_t>(v) < n_) return true;
@@ -301,6 +307,7 @@ class Walker {
         batch_ids_[count++] = v;
       } else {
         failing_[n_failing++] = v;
+        ++examined_failing_;
       }
     }
     for (size_t f = 0; f < n_failing && count < degree0_; ++f) {
@@ -312,7 +319,11 @@ class Walker {
         const int32_t w = g_.neighbors[j];
         if (w < 0) break;
         if (!InRange(u, w)) return false;
-        if (visited_->Visited(static_cast<size_t>(w)) || !Passes(w)) continue;
+        if (visited_->Visited(static_cast<size_t>(w))) continue;
+        if (!Passes(w)) {
+          ++examined_failing_;
+          continue;
+        }
         if (count == degree0_) {
           complete = false;
           break;
@@ -336,6 +347,7 @@ class Walker {
   const Roaring* passing_;
   double budget_;
   bool has_budget_;
+  size_t examined_failing_ = 0;  // failing nodes whose filter bit was read
   size_t degree0_ = 0;
   VisitedTable* visited_ = nullptr;
   std::vector<int64_t> batch_ids_;

@@ -73,8 +73,9 @@ struct HnswSearchParams {
   double widen_exponent = 0.5;
   size_t max_ef = 4096;
   // Stop the walk and search exactly over `passing` once the walk has
-  // computed more than exact_fallback_factor * passing_count distances
-  // (upper-level descent included). 0 disables this budget rule only (for
+  // visited more than exact_fallback_factor * passing_count nodes: vectors
+  // scored (upper-level descent included) plus failing nodes whose filter
+  // bit ACORN's two-hop expansion read. 0 disables this budget rule only (for
   // tests of the walk itself); the other exact paths (passing_count <=
   // ef_used, no passing seed, too few results) stay on: see
   // HnswFallbackReason.

@@ -138,8 +138,12 @@ struct IndexOptions {
   // size(). 1.0 disables automatic compaction.
   double max_deleted_fraction = 0.25;
   // Planner: search exactly when the passing rows' vectors take at most this
-  // many bytes (passing * d * 4). Measured on this machine: index/README.md.
-  size_t exact_threshold_bytes = 2u << 20;
+  // many bytes (passing * d * 4). Measured on this machine (1M x 128,
+  // bench/results/filtered.md, "Planner threshold"): the exact scan over 20k
+  // passing rows (9.8 MiB) took 0.83 ms and over 50k (24 MiB) 1.97 ms, the
+  // filter-aware walk ~0.9-1.0 ms at either size: the crossover is near 12 MiB
+  // (25k rows at 128-d; index/README.md, "Filtered search").
+  size_t exact_threshold_bytes = 12u << 20;
   // Planner: above this selectivity the graph is searched plainly (failing
   // nodes traversed, checked only at the result heap) instead of with
   // ACORN-1's two-hop expansion.
