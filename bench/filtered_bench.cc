@@ -113,11 +113,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench/machine.h"
 #include "filter/bind.h"
 #include "filter/parser.h"
 #include "index/distance.h"
 #include "index/exact_search.h"
 #include "index/filter_bitmap.h"
+#include "index/hnsw_search.h"
 #include "index/vector_index.h"
 #include "ingest/npy.h"
 #include "ingest/vecs.h"
@@ -226,14 +228,7 @@ Options ParseArgs(int argc, char** argv) {
 
 // ---------------------------------------------------------------- machine
 
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
+using vesta::bench::CpuModel;
 
 double MemTotalGiB() {
   std::ifstream in("/proc/meminfo");
@@ -976,6 +971,13 @@ std::string MachineMarkdown(const Options& o) {
   s << "| HNSW | M " << o.m << ", ef_construction " << o.ef_construction << " (all three engines); ef_search sweep";
   for (int ef : o.efs) s << " " << ef;
   s << " |\n";
+  const index::IndexOptions io;
+  const index::HnswSearchParams hp;
+  s << "| Vesta planner (defaults of the code measured) | exact_threshold_bytes " << io.exact_threshold_bytes
+    << " (" << Fmt(static_cast<double>(io.exact_threshold_bytes) / (1024.0 * 1024.0), 1)
+    << " MiB), plain_graph_selectivity " << io.plain_graph_selectivity << "; HNSW walk: widen_exponent "
+    << hp.widen_exponent << ", max_ef " << hp.max_ef << ", exact_fallback_factor " << hp.exact_fallback_factor
+    << "; Vesta build_threads " << o.build_threads << " |\n";
   return s.str();
 }
 

@@ -56,6 +56,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/machine.h"
 #include "index/batch_search.h"
 #include "index/distance.h"
 #include "index/exact_search.h"
@@ -421,14 +422,6 @@ void BM_SmallBatch(benchmark::State& state, bool gemm) {
       static_cast<double>(nq), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
 
 void RegisterAll() {
   using benchmark::RegisterBenchmark;
@@ -521,7 +514,7 @@ int main(int argc, char** argv) {
   // The service sets OpenBLAS's pool once at start-up; so does the benchmark.
   openblas_set_num_threads(1);
   omp_set_num_threads(1);  // FAISS's OpenMP loops: one thread, like everything else here
-  benchmark::AddCustomContext("cpu_model", vesta::index::CpuModel());
+  benchmark::AddCustomContext("cpu_model", vesta::bench::CpuModel());
   benchmark::AddCustomContext("kernel_path_default",
                               std::string(vesta::index::KernelPathName(vesta::index::DetectKernelPath())));
   benchmark::AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));

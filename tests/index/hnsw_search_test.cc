@@ -179,10 +179,7 @@ Roaring RandomPassing(size_t n, double s, uint64_t seed) {
 
 // Default parameters with k = kK and `passing` as the filter (borrowed).
 HnswSearchParams FilteredParams(const Roaring& passing) {
-  HnswSearchParams params;
-  params.k = kK;
-  params.passing = &passing;
-  params.passing_count = passing.cardinality();
+  HnswSearchParams params = FilteredParams(passing);
   return params;
 }
 
@@ -325,12 +322,9 @@ TEST_F(HnswSearchTest, ClusteredOnePercentFilterFallsBackWhereTwoHopGraphIsDisco
   // usually runs out of candidates before it holds ef rows and answers
   // exactly (the guarantee path at scale). Recall holds either way.
   const Roaring passing = RandomPassing(l2_->data.n, 0.01, 210);
-  HnswSearchParams params;
-  params.k = kK;
+  HnswSearchParams params = FilteredParams(passing);
   params.ef_search = 16;
   params.widen_exponent = 0;
-  params.passing = &passing;
-  params.passing_count = passing.cardinality();
   params.exact_fallback_factor = 0;
   const RunSummary r = RunQueries(*l2_, Metric::kL2, params, 60, 3);
   Print("random, ACORN ef 16, no widen", 0.01, r);
@@ -344,12 +338,9 @@ TEST_F(HnswSearchTest, AcornComparesFewerVectorsThanPlainWalkAtLowSelectivity) {
   // both walks must find the passing neighbours, but the plain walk scores
   // the failing nodes it crosses while ACORN only checks their bitmap bits.
   const Roaring passing = RandomPassing(gauss_->data.n, 0.02, 400);
-  HnswSearchParams params;
-  params.k = kK;
+  HnswSearchParams params = FilteredParams(passing);
   params.ef_search = 48;
   params.widen_exponent = 0;
-  params.passing = &passing;
-  params.passing_count = passing.cardinality();
   params.exact_fallback_factor = 0;
   const RunSummary acorn = RunQueries(*gauss_, Metric::kL2, params, 40, 17, 0);
   Print("gaussian, ACORN ef 48", 0.02, acorn);
@@ -717,12 +708,9 @@ TEST(HnswSearchGraphTest, EntryWithoutPassingNeighbourhoodFallsBackToExact) {
   Roaring passing;
   passing.addRange(20, 35);  // only ring B passes: nothing within 2 hops of 0
   const float q[2] = {0.0f, 90.0f};
-  HnswSearchParams params;
-  params.k = kK;
+  HnswSearchParams params = FilteredParams(passing);
   params.ef_search = kK;  // ef 10 < 15 passing: the walk runs
   params.widen_exponent = 0;
-  params.passing = &passing;
-  params.passing_count = passing.cardinality();
   params.exact_fallback_factor = 0;
   std::vector<float> dist;
   std::vector<int64_t> ids;
