@@ -179,7 +179,10 @@ Roaring RandomPassing(size_t n, double s, uint64_t seed) {
 
 // Default parameters with k = kK and `passing` as the filter (borrowed).
 HnswSearchParams FilteredParams(const Roaring& passing) {
-  HnswSearchParams params = FilteredParams(passing);
+  HnswSearchParams params;
+  params.k = kK;
+  params.passing = &passing;
+  params.passing_count = passing.cardinality();
   return params;
 }
 
