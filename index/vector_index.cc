@@ -812,12 +812,16 @@ Result<SearchResult> IndexSnapshot::Search(const float* query, size_t d, const S
       ExactInto(s, metric, q.data(), passing, 0, s.size, top, &computations);
     } else {
       // Structure over [0, main_size), exact over the delta [main_size, size).
-      std::optional<Roaring> main_bitmap;
-      uint64_t main_count = s.main_size;
-      if (passing.bitmap) {
-        main_bitmap = *passing.bitmap;
-        if (s.main_size < s.size) roaring_bitmap_remove_range(&main_bitmap->roaring, s.main_size, s.size);
-        main_count = main_bitmap->cardinality();
+      // The structure's passing ids: the passing bitmap itself, or a copy
+      // without the delta's ids when there is a delta.
+      std::optional<Roaring> main_copy;
+      const Roaring* main_bitmap = passing.bitmap ? &*passing.bitmap : nullptr;
+      uint64_t main_count = passing.bitmap ? passing.count : s.main_size;
+      if (passing.bitmap && s.main_size < s.size) {
+        main_copy = *passing.bitmap;
+        roaring_bitmap_remove_range(&main_copy->roaring, s.main_size, s.size);
+        main_bitmap = &*main_copy;
+        main_count = main_copy->cardinality();
       }
       const size_t want = std::min<uint64_t>(k, main_count);
       std::vector<float> dist(k);
@@ -827,7 +831,7 @@ Result<SearchResult> IndexSnapshot::Search(const float* query, size_t d, const S
         HnswSearchParams params;
         params.k = k;
         params.ef_search = static_cast<size_t>(ef_search);
-        params.passing = main_bitmap ? &*main_bitmap : nullptr;
+        params.passing = main_bitmap;
         params.passing_count = main_count;
         params.two_hop = plan == SearchPlan::kFilteredGraph;
         HnswSearchStats stats;
@@ -842,7 +846,7 @@ Result<SearchResult> IndexSnapshot::Search(const float* query, size_t d, const S
         const double sel = s.main_size == 0 ? 1.0 : static_cast<double>(main_count) / s.main_size;
         params.nprobe = static_cast<size_t>(std::min<double>(ivf.nlist, std::ceil(nprobe / std::max(sel, 1e-9))));
         params.max_codes = 0;
-        RoaringSelector selector(main_bitmap ? &*main_bitmap : nullptr);
+        RoaringSelector selector(main_bitmap);
         params.sel = main_bitmap ? &selector : nullptr;
         std::vector<float> fd(fetch);
         std::vector<faiss::Index::idx_t> fl(fetch, -1);
@@ -873,9 +877,8 @@ Result<SearchResult> IndexSnapshot::Search(const float* query, size_t d, const S
         // Guarantee min(k, passing): the structure found fewer (unreachable
         // passing rows, too few probed lists): exact over the main part.
         TopK exact_top(k, TopKOrderFor(metric));
-        Passing main_passing;
-        if (main_bitmap) main_passing.bitmap = *main_bitmap;
-        ExactInto(s, metric, q.data(), main_bitmap ? main_passing : passing, 0, s.main_size, exact_top, &computations);
+        // (ExactInto reads only ids in [0, main_size) of `passing`.)
+        ExactInto(s, metric, q.data(), passing, 0, s.main_size, exact_top, &computations);
         exact_top.Finish(dist.data(), ids.data());
         found = want;
       }
