@@ -70,12 +70,23 @@
 //                  --out bench/results/ --sizes 1000000 [--quick]
 //                  [--ef 16,32,64,128,256] [--m 16] [--ef-construction 100]
 //                  [--no-threshold] [--data-dir DIR]
+//                  [--engines vesta,faiss_hnsw,faiss_flat,hnswlib]
+//                  [--selectivities 1,0.5,0.1,0.01,0.001,0.0001] [--cache DIR]
+//                  [--plain-graph-selectivity S] [--exact-threshold-bytes B]
 //   --quick: synthetic 100,000 rows, 50 queries per filter.
+//   --engines / --selectivities: run a subset (for investigating one case).
+//   --cache DIR: save each built index (Vesta's index file, FAISS's
+//     write_index, hnswlib's saveIndex) with its build time and memory, and
+//     load it on the next run with the same data and parameters instead of
+//     rebuilding. The committed results are made without it.
+//   --plain-graph-selectivity, --exact-threshold-bytes: Vesta's planner
+//     options of those names (index/vector_index.h IndexOptions).
 #include <cblas.h>
 #include <faiss/Index.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/impl/IDSelector.h>
+#include <faiss/index_io.h>
 #include <malloc.h>
 #include <omp.h>
 #include <sys/utsname.h>
@@ -169,7 +180,26 @@ struct Options {
   size_t flat_queries_large = 50;  // faiss_flat queries per filter when n > 100k (a scalar scan is slow)
   std::string data_dir = VESTA_SHARED_DATA_DIR;
   uint64_t seed = 42;
+  std::vector<std::string> engines = {"vesta", "faiss_hnsw", "faiss_flat", "hnswlib"};
+  std::vector<double> selectivities = std::vector<double>(std::begin(kSelectivities), std::end(kSelectivities));
+  std::string cache_dir;  // empty: always build
+  double plain_graph_selectivity = -1;  // < 0: IndexOptions' default
+  double exact_threshold_bytes = -1;    // < 0: IndexOptions' default
+
+  bool Wants(const std::string& engine) const {
+    return std::find(engines.begin(), engines.end(), engine) != engines.end();
+  }
 };
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
 
 template <typename T>
 std::vector<T> ParseList(const std::string& s) {
@@ -204,11 +234,21 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--flat-queries") o.flat_queries_large = std::stoul(next());
     else if (a == "--data-dir") o.data_dir = next();
     else if (a == "--seed") o.seed = std::stoull(next());
+    else if (a == "--engines") o.engines = SplitList(next());
+    else if (a == "--cache") o.cache_dir = next();
+    else if (a == "--plain-graph-selectivity") o.plain_graph_selectivity = std::stod(next());
+    else if (a == "--exact-threshold-bytes") o.exact_threshold_bytes = std::stod(next());
+    else if (a == "--selectivities") {
+      o.selectivities.clear();
+      for (const std::string& v : SplitList(next())) o.selectivities.push_back(std::stod(v));
+    }
     else if (a == "--help" || a == "-h") {
       std::printf(
           "filtered_bench --data sift|pneumonia|synthetic|all --queries N --out DIR --sizes 1000000 [--quick]\n"
           "  [--ef 16,32,64,128,256] [--m 16] [--ef-construction 100] [--build-threads 2]\n"
-          "  [--no-threshold] [--flat-queries 50] [--data-dir DIR] [--seed 42]\n");
+          "  [--no-threshold] [--flat-queries 50] [--data-dir DIR] [--seed 42]\n"
+          "  [--engines vesta,faiss_hnsw,faiss_flat,hnswlib] [--selectivities 1,0.5,0.1,...] [--cache DIR]\n"
+          "  [--plain-graph-selectivity S] [--exact-threshold-bytes B]\n");
       std::exit(0);
     } else {
       Die("unknown argument '" + a + "' (try --help)");
@@ -222,6 +262,18 @@ Options ParseArgs(int argc, char** argv) {
     Die("--data: expected sift, pneumonia, synthetic or all, got '" + o.data + "'");
   }
   if (o.queries == 0 || o.efs.empty() || o.sizes.empty()) Die("--queries, --ef and --sizes must be non-empty");
+  for (const std::string& engine : o.engines) {
+    if (engine != "vesta" && engine != "faiss_hnsw" && engine != "faiss_flat" && engine != "hnswlib") {
+      Die("--engines: expected a list of vesta, faiss_hnsw, faiss_flat, hnswlib; got '" + engine + "'");
+    }
+  }
+  for (double s : o.selectivities) {
+    if (!(s > 0 && s <= 1)) Die("--selectivities: expected fractions in (0, 1], got " + std::to_string(s));
+  }
+  if (!o.cache_dir.empty()) {
+    std::filesystem::create_directories(o.cache_dir);
+    if (o.cache_dir.back() != '/') o.cache_dir += '/';
+  }
   if (!o.out.empty() && o.out.back() != '/') o.out += '/';
   return o;
 }
@@ -668,54 +720,99 @@ index::IndexSpec VestaSpec(const Dataset& ds, const Options& o) {
   return spec;
 }
 
+// --cache: where an engine's build for this data and these parameters is
+// kept ("" without --cache), and its build figures beside it.
+std::string CachePath(const Dataset& ds, const Options& o, const std::string& engine) {
+  if (o.cache_dir.empty()) return "";
+  return o.cache_dir + ds.name + "-n" + std::to_string(ds.n) + "-seed" + std::to_string(o.seed) + "-m" +
+         std::to_string(o.m) + "-efc" + std::to_string(o.ef_construction) + "." + engine;
+}
+
+bool ReadBuildInfo(const std::string& path, BuildInfo* info) {
+  if (path.empty() || !std::filesystem::exists(path)) return false;
+  std::ifstream in(path + ".info");
+  return static_cast<bool>(in >> info->build_s >> info->mem_mib >> info->rss_delta_mib);
+}
+
+void WriteBuildInfo(const std::string& path, const BuildInfo& info) {
+  if (path.empty()) return;
+  std::ofstream(path + ".info") << info.build_s << ' ' << info.mem_mib << ' ' << info.rss_delta_mib << '\n';
+}
+
+void PrintBuild(const char* engine, const BuildInfo& info, bool cached) {
+  std::printf("  %s build %.2f s, %.1f MiB, RSS +%.1f MiB%s\n", engine, info.build_s, info.mem_mib,
+              info.rss_delta_mib, cached ? " (loaded from --cache; figures of the cached build)" : "");
+  std::fflush(stdout);
+}
+
 void BuildEngines(const Dataset& ds, const Options& o, Engines& e) {
   const size_t n = ds.n, d = ds.d;
   // Vesta. The RowBatch (keys, attribute rows, a copy of the vectors) is
   // made before the timer; Build is timed.
-  {
+  if (o.Wants("vesta")) {
     index::IndexOptions options;
     options.build_threads = o.build_threads;
-    e.vesta = Take(index::VectorIndex::Create(VestaSpec(ds, o), options), "creating the Vesta index");
-    const double rss0 = SettledRssMiB();  // before the batch: the delta is what the index keeps
-    auto batch = std::make_unique<index::RowBatch>();
-    batch->Reserve(n, d);
-    for (size_t i = 0; i < n; ++i) {
-      batch->Add(Value::Int(static_cast<int64_t>(i)), &ds.base[i * d], d,
-                 {Value::Int(ds.u_rank[i]), Value::Int(ds.c_rank[i])});
+    if (o.plain_graph_selectivity >= 0) options.plain_graph_selectivity = o.plain_graph_selectivity;
+    if (o.exact_threshold_bytes >= 0) options.exact_threshold_bytes = static_cast<size_t>(o.exact_threshold_bytes);
+    const std::string path = CachePath(ds, o, "vesta");
+    const bool cached = ReadBuildInfo(path, &e.vesta_info);
+    if (cached) {
+      e.vesta = Take(index::VectorIndex::Load(path, VestaSpec(ds, o), options), "loading " + path);
+    } else {
+      e.vesta = Take(index::VectorIndex::Create(VestaSpec(ds, o), options), "creating the Vesta index");
+      const double rss0 = SettledRssMiB();  // before the batch: the delta is what the index keeps
+      auto batch = std::make_unique<index::RowBatch>();
+      batch->Reserve(n, d);
+      for (size_t i = 0; i < n; ++i) {
+        batch->Add(Value::Int(static_cast<int64_t>(i)), &ds.base[i * d], d,
+                   {Value::Int(ds.u_rank[i]), Value::Int(ds.c_rank[i])});
+      }
+      const auto t0 = Clock::now();
+      Check(e.vesta->Build(*batch, 1), "Vesta Build");
+      const auto t1 = Clock::now();
+      batch.reset();
+      e.vesta_info.build_s = Seconds(t0, t1);
+      e.vesta_info.rss_delta_mib = SettledRssMiB() - rss0;
+      e.vesta_info.mem_mib = static_cast<double>(e.vesta->snapshot()->MemoryUsage()) / (1024.0 * 1024.0);
+      if (!path.empty()) {
+        Check(e.vesta->Save(path), "saving " + path);
+        WriteBuildInfo(path, e.vesta_info);
+      }
     }
-    const auto t0 = Clock::now();
-    Check(e.vesta->Build(*batch, 1), "Vesta Build");
-    const auto t1 = Clock::now();
-    batch.reset();
-    e.vesta_info.build_s = Seconds(t0, t1);
-    e.vesta_info.rss_delta_mib = SettledRssMiB() - rss0;
-    e.vesta_info.mem_mib = static_cast<double>(e.vesta->snapshot()->MemoryUsage()) / (1024.0 * 1024.0);
-    std::printf("  vesta build %.2f s, MemoryUsage %.1f MiB, RSS +%.1f MiB\n", e.vesta_info.build_s,
-                e.vesta_info.mem_mib, e.vesta_info.rss_delta_mib);
-    std::fflush(stdout);
+    PrintBuild("vesta", e.vesta_info, cached);
   }
   // FAISS HNSW (same M, efConstruction).
-  {
-    const double rss0 = SettledRssMiB();
-    omp_set_num_threads(o.build_threads);
-    const auto t0 = Clock::now();
-    e.faiss_hnsw = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(d), o.m);
-    e.faiss_hnsw->hnsw.efConstruction = o.ef_construction;
-    e.faiss_hnsw->add(static_cast<faiss::Index::idx_t>(n), ds.base.data());
-    const auto t1 = Clock::now();
-    omp_set_num_threads(1);
-    const auto& h = e.faiss_hnsw->hnsw;
-    e.faiss_hnsw_info.build_s = Seconds(t0, t1);
-    e.faiss_hnsw_info.rss_delta_mib = SettledRssMiB() - rss0;
-    e.faiss_hnsw_info.mem_mib = static_cast<double>(n * d * sizeof(float) + h.neighbors.size() * sizeof(int32_t) +
-                                                    h.offsets.size() * sizeof(size_t) + h.levels.size() * sizeof(int)) /
-                                (1024.0 * 1024.0);
-    std::printf("  faiss_hnsw build %.2f s, %.1f MiB, RSS +%.1f MiB\n", e.faiss_hnsw_info.build_s,
-                e.faiss_hnsw_info.mem_mib, e.faiss_hnsw_info.rss_delta_mib);
-    std::fflush(stdout);
+  if (o.Wants("faiss_hnsw")) {
+    const std::string path = CachePath(ds, o, "faiss_hnsw");
+    const bool cached = ReadBuildInfo(path, &e.faiss_hnsw_info);
+    if (cached) {
+      e.faiss_hnsw.reset(dynamic_cast<faiss::IndexHNSWFlat*>(faiss::read_index(path.c_str())));
+      if (!e.faiss_hnsw) Die(path + " is not an IndexHNSWFlat");
+    } else {
+      const double rss0 = SettledRssMiB();
+      omp_set_num_threads(o.build_threads);
+      const auto t0 = Clock::now();
+      e.faiss_hnsw = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(d), o.m);
+      e.faiss_hnsw->hnsw.efConstruction = o.ef_construction;
+      e.faiss_hnsw->add(static_cast<faiss::Index::idx_t>(n), ds.base.data());
+      const auto t1 = Clock::now();
+      omp_set_num_threads(1);
+      const auto& h = e.faiss_hnsw->hnsw;
+      e.faiss_hnsw_info.build_s = Seconds(t0, t1);
+      e.faiss_hnsw_info.rss_delta_mib = SettledRssMiB() - rss0;
+      e.faiss_hnsw_info.mem_mib =
+          static_cast<double>(n * d * sizeof(float) + h.neighbors.size() * sizeof(int32_t) +
+                              h.offsets.size() * sizeof(size_t) + h.levels.size() * sizeof(int)) /
+          (1024.0 * 1024.0);
+      if (!path.empty()) {
+        faiss::write_index(e.faiss_hnsw.get(), path.c_str());
+        WriteBuildInfo(path, e.faiss_hnsw_info);
+      }
+    }
+    PrintBuild("faiss_hnsw", e.faiss_hnsw_info, cached);
   }
-  // FAISS Flat.
-  {
+  // FAISS Flat (never cached: adding is a copy).
+  if (o.Wants("faiss_flat")) {
     const double rss0 = SettledRssMiB();
     const auto t0 = Clock::now();
     e.faiss_flat = std::make_unique<faiss::IndexFlatL2>(static_cast<int>(d));
@@ -726,31 +823,43 @@ void BuildEngines(const Dataset& ds, const Options& o, Engines& e) {
     e.faiss_flat_info.mem_mib = static_cast<double>(n * d * sizeof(float)) / (1024.0 * 1024.0);
   }
   // hnswlib (same M, ef_construction), inserts on build_threads threads.
-  {
-    const double rss0 = SettledRssMiB();
-    const auto t0 = Clock::now();
+  if (o.Wants("hnswlib")) {
+    const std::string path = CachePath(ds, o, "hnswlib");
     e.space = std::make_unique<hnswlib::L2Space>(d);
-    e.hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(e.space.get(), n, static_cast<size_t>(o.m),
-                                                               static_cast<size_t>(o.ef_construction), 100);
-    std::atomic<size_t> next{0};
-    auto worker = [&]() {
-      for (size_t i = next++; i < n; i = next++) e.hnsw->addPoint(&ds.base[i * d], static_cast<hnswlib::labeltype>(i));
-    };
-    std::vector<std::thread> threads;
-    for (int t = 0; t < std::max(1, o.build_threads); ++t) threads.emplace_back(worker);
-    for (auto& t : threads) t.join();
-    const auto t1 = Clock::now();
-    e.hnswlib_info.build_s = Seconds(t0, t1);
-    e.hnswlib_info.rss_delta_mib = SettledRssMiB() - rss0;
-    size_t upper = 0;
-    for (size_t i = 0; i < n; ++i) upper += static_cast<size_t>(e.hnsw->element_levels_[i]) * e.hnsw->size_links_per_element_;
-    e.hnswlib_info.mem_mib =
-        static_cast<double>(e.hnsw->max_elements_ * e.hnsw->size_data_per_element_ + upper + n * sizeof(int) +
-                            n * sizeof(void*)) /
-        (1024.0 * 1024.0);
-    std::printf("  hnswlib build %.2f s, %.1f MiB, RSS +%.1f MiB\n", e.hnswlib_info.build_s, e.hnswlib_info.mem_mib,
-                e.hnswlib_info.rss_delta_mib);
-    std::fflush(stdout);
+    const bool cached = ReadBuildInfo(path, &e.hnswlib_info);
+    if (cached) {
+      e.hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(e.space.get(), path, false, n);
+    } else {
+      const double rss0 = SettledRssMiB();
+      const auto t0 = Clock::now();
+      e.hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(e.space.get(), n, static_cast<size_t>(o.m),
+                                                                 static_cast<size_t>(o.ef_construction), 100);
+      std::atomic<size_t> next{0};
+      auto worker = [&]() {
+        for (size_t i = next++; i < n; i = next++) {
+          e.hnsw->addPoint(&ds.base[i * d], static_cast<hnswlib::labeltype>(i));
+        }
+      };
+      std::vector<std::thread> threads;
+      for (int t = 0; t < std::max(1, o.build_threads); ++t) threads.emplace_back(worker);
+      for (auto& t : threads) t.join();
+      const auto t1 = Clock::now();
+      e.hnswlib_info.build_s = Seconds(t0, t1);
+      e.hnswlib_info.rss_delta_mib = SettledRssMiB() - rss0;
+      size_t upper = 0;
+      for (size_t i = 0; i < n; ++i) {
+        upper += static_cast<size_t>(e.hnsw->element_levels_[i]) * e.hnsw->size_links_per_element_;
+      }
+      e.hnswlib_info.mem_mib =
+          static_cast<double>(e.hnsw->max_elements_ * e.hnsw->size_data_per_element_ + upper + n * sizeof(int) +
+                              n * sizeof(void*)) /
+          (1024.0 * 1024.0);
+      if (!path.empty()) {
+        e.hnsw->saveIndex(path);
+        WriteBuildInfo(path, e.hnswlib_info);
+      }
+    }
+    PrintBuild("hnswlib", e.hnswlib_info, cached);
   }
 }
 
@@ -973,9 +1082,13 @@ std::string MachineMarkdown(const Options& o) {
   s << " |\n";
   const index::IndexOptions io;
   const index::HnswSearchParams hp;
-  s << "| Vesta planner (defaults of the code measured) | exact_threshold_bytes " << io.exact_threshold_bytes
-    << " (" << Fmt(static_cast<double>(io.exact_threshold_bytes) / (1024.0 * 1024.0), 1)
-    << " MiB), plain_graph_selectivity " << io.plain_graph_selectivity << "; HNSW walk: widen_exponent "
+  const double exact_bytes =
+      o.exact_threshold_bytes >= 0 ? o.exact_threshold_bytes : static_cast<double>(io.exact_threshold_bytes);
+  s << "| Vesta planner (the code's defaults unless noted) | exact_threshold_bytes " << Fmt(exact_bytes, 0) << " ("
+    << Fmt(exact_bytes / (1024.0 * 1024.0), 1) << " MiB)" << (o.exact_threshold_bytes >= 0 ? " (--exact-threshold-bytes)" : "")
+    << ", plain_graph_selectivity "
+    << (o.plain_graph_selectivity >= 0 ? o.plain_graph_selectivity : io.plain_graph_selectivity)
+    << (o.plain_graph_selectivity >= 0 ? " (--plain-graph-selectivity)" : "") << "; HNSW walk: widen_exponent "
     << hp.widen_exponent << ", max_ef " << hp.max_ef << ", exact_fallback_factor " << hp.exact_fallback_factor
     << "; Vesta build_threads " << o.build_threads << " |\n";
   return s.str();
@@ -1145,26 +1258,30 @@ void RunDataset(const Dataset& ds, const Options& o, std::vector<Row>& rows, std
   dr.hnswlib = e.hnswlib_info;
   dr.flat_queries = ds.n > 100000 ? std::min(ds.nq, o.flat_queries_large) : ds.nq;
 
-  for (double s : kSelectivities) {
+  for (double s : o.selectivities) {
     for (bool correlated : {false, true}) {
       if (s >= 1.0 && correlated) continue;  // identical passing set
       const auto t0 = Clock::now();
       FilterCase fc = MakeCase(ds, s, correlated, o.build_threads);
       std::printf(" -- %s %s m=%zu (ground truth %.1f s)\n", fc.correlation.c_str(), Pct(s).c_str(), fc.m,
                   Seconds(t0, Clock::now()));
-      for (int ef : o.efs) rows.push_back(RunVesta(ds, fc, e, ds.nq, ef)), PrintRow(rows.back());
-      for (int ef : o.efs) rows.push_back(RunFaissHnsw(ds, fc, e, ds.nq, ef)), PrintRow(rows.back());
-      rows.push_back(RunFaissFlat(ds, fc, e, dr.flat_queries)), PrintRow(rows.back());
-      if (s >= 1.0) {
+      if (e.vesta) {
+        for (int ef : o.efs) rows.push_back(RunVesta(ds, fc, e, ds.nq, ef)), PrintRow(rows.back());
+      }
+      if (e.faiss_hnsw) {
+        for (int ef : o.efs) rows.push_back(RunFaissHnsw(ds, fc, e, ds.nq, ef)), PrintRow(rows.back());
+      }
+      if (e.faiss_flat) rows.push_back(RunFaissFlat(ds, fc, e, dr.flat_queries)), PrintRow(rows.back());
+      if (e.hnsw && s >= 1.0) {
         for (int ef : o.efs) rows.push_back(RunHnswlib(ds, fc, e, ds.nq, ef, false)), PrintRow(rows.back());
-      } else if (s >= 0.01) {
+      } else if (e.hnsw && s >= 0.01) {
         rows.push_back(RunHnswlib(ds, fc, e, ds.nq, 64, true)), PrintRow(rows.back());
       }
     }
   }
   reports.push_back(dr);
 
-  if (threshold != nullptr) {
+  if (threshold != nullptr && e.vesta) {
     std::printf(" -- planner threshold\n");
     const size_t nq = std::min<size_t>(ds.nq, 100);
     for (bool correlated : {false, true}) {

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "index/dense_bits.h"
+
 namespace vesta::index {
 
 using filter::CompareOp;
@@ -41,30 +43,37 @@ Roaring Union(std::vector<const Roaring*>& parts) {
 }
 
 // The bitmap of the ids in `parts` (each < universe, no id twice, any
-// order). Few ids are sorted (O(m log m)); many are marked in a dense bitset
-// and read back in order (O(universe / 64 + m)). Either way CRoaring then
-// receives them sorted, which it appends cheaply.
+// order). Few ids are sorted (O(m log m)) and handed to CRoaring as an
+// array; many are marked in a dense bitset whose 2^16-id chunks become
+// CRoaring containers directly (O(universe / 64 + m); index/dense_bits.h).
 Roaring BitmapFromIds(const std::vector<std::span<const uint32_t>>& parts, uint32_t universe) {
   size_t m = 0;
   for (const auto& p : parts) m += p.size();
   if (m == 0) return Roaring();
-  std::vector<uint32_t> sorted;
-  sorted.reserve(m);
   if (m * static_cast<size_t>(std::bit_width(m)) < universe / 32) {
+    std::vector<uint32_t> sorted;
+    sorted.reserve(m);
     for (const auto& p : parts) sorted.insert(sorted.end(), p.begin(), p.end());
     std::sort(sorted.begin(), sorted.end());
-  } else {
-    std::vector<uint64_t> words((static_cast<size_t>(universe) + 63) / 64, 0);
-    for (const auto& p : parts) {
-      for (uint32_t id : p) words[id >> 6] |= uint64_t{1} << (id & 63);
-    }
-    for (size_t w = 0; w < words.size(); ++w) {
-      for (uint64_t bits = words[w]; bits != 0; bits &= bits - 1) {
-        sorted.push_back(static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(bits))));
-      }
-    }
+    return Roaring(sorted.size(), sorted.data());
   }
-  return Roaring(sorted.size(), sorted.data());
+  DenseBits bits(universe);
+  for (const auto& p : parts) {
+    for (uint32_t id : p) bits.Set(id);
+  }
+  return bits.ToRoaring();
+}
+
+// The ids in [0, universe) that are neither in `nulls` nor in `parts` (each
+// < universe): the complement of a slice, built without a second bitmap.
+Roaring NonNullExcept(const std::vector<std::span<const uint32_t>>& parts, uint32_t universe, const Roaring& nulls) {
+  DenseBits bits(universe);
+  bits.SetRange(0, universe);
+  bits.ClearAll(nulls);
+  for (const auto& p : parts) {
+    for (uint32_t id : p) bits.Clear(id);
+  }
+  return bits.ToRoaring();
 }
 
 // A closed interval of keys; empty when lo > hi or `empty` is set.
@@ -208,10 +217,7 @@ class AttributeColumn {
   Roaring SliceBitmap(std::span<const uint32_t> ids, size_t b, size_t e, bool ascending) const {
     if (b >= e) return Roaring();
     if (ascending) return Roaring(e - b, ids.data() + b);
-    if (e - b > ids.size() / 2) {
-      Roaring outside = BitmapFromIds({ids.first(b), ids.subspan(e)}, size_);
-      return NonNull() - outside;
-    }
+    if (e - b > ids.size() / 2) return NonNullExcept({ids.first(b), ids.subspan(e)}, size_, nulls_);
     return BitmapFromIds({ids.subspan(b, e - b)}, size_);
   }
 
@@ -654,8 +660,7 @@ class StringColumn final : public AttributeColumn {
     const bool complement = required_prefix.empty() && matched_rows > unmatched_rows;
     std::vector<std::span<const uint32_t>> slices;
     for (uint32_t code : complement ? unmatched : matched) slices.push_back(Slice(rank_[code]));
-    Roaring r = BitmapFromIds(slices, size_);
-    return complement ? NonNull() - r : r;
+    return complement ? NonNullExcept(slices, size_, nulls_) : BitmapFromIds(slices, size_);
   }
 
   void BuildIndexes() const override { EnsureIndexed(); }

@@ -3,4 +3,5 @@
 # (index/FILTERS.md). Paths are relative to index/.
 set(VESTA_INDEX_ATTRIBUTE_SOURCES
   attribute_store.cc
+  dense_bits.cc
   filter_bitmap.cc)

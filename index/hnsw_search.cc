@@ -36,7 +36,8 @@
 //     been fully examined (so one cut short by the cap may be expanded again
 //     from another node). If the descent's entry fails the filter, level 0 is
 //     seeded with the passing nodes of its 1- and 2-hop neighbourhood.
-// ef_used = min(max_ef, max(k, ef_search / selectivity^widen_exponent)); when
+// ef_used = min(max_ef, max(k, ef_search / selectivity^widen_exponent)) in
+// ACORN mode, min(max_ef, max(k, ef_search)) in plain mode; when
 // ef_used >= passing_count (the walk would have to hold every passing row) the
 // search is exact from the start.
 #include "index/hnsw_search.h"
@@ -501,7 +502,12 @@ Status HnswSearch(const HnswGraphView& graph, const float* base, size_t n, size_
   };
 
   const double selectivity = static_cast<double>(passing_count) / static_cast<double>(n);
-  const double widened = static_cast<double>(params.ef_search) / std::pow(selectivity, params.widen_exponent);
+  // Only the two-hop walk widens: its beam holds passing nodes only, so at
+  // low selectivity a beam of ef_search covers a small part of the graph. The
+  // plain walk's beam holds failing nodes too and keeps going until ef
+  // passing results are held, which already widens its reach by ~1/s.
+  const double exponent = params.two_hop ? params.widen_exponent : 0.0;
+  const double widened = static_cast<double>(params.ef_search) / std::pow(selectivity, exponent);
   const size_t ef = static_cast<size_t>(
       std::min<double>(static_cast<double>(params.max_ef), std::max<double>(static_cast<double>(params.k), widened)));
   st.ef_used = ef;

@@ -9,11 +9,11 @@
 // "ACORN: Performant and Predicate-Agnostic Search Over Vector Embeddings and
 // Structured Data", SIGMOD 2024): the beam holds only passing nodes, and where
 // a neighbour fails the filter its own neighbours are expanded (two hops) so
-// that the predicate subgraph stays connected at low selectivity. ef widens as
-// selectivity falls, the walk continues until it holds ef passing results, and
-// it stops to run an exact search over the passing ids once it has computed
-// more distances than there are passing rows (Lucene's rule: past that point
-// the exact scan is cheaper and exact). The upper-level descent ignores the
+// that the predicate subgraph stays connected at low selectivity. There ef
+// widens as selectivity falls. Either walk continues until it holds ef
+// passing results, and stops to run an exact search over the passing ids
+// once it has computed more distances than there are passing rows (Lucene's
+// rule: past that point the exact scan is cheaper and exact). The upper-level descent ignores the
 // filter (it only navigates).
 #pragma once
 
@@ -68,8 +68,10 @@ struct HnswSearchParams {
   // results (the "plain graph search with the filter checked at the result
   // heap" the planner uses when nearly every row passes).
   bool two_hop = true;
-  // Widen ef to ef_search / selectivity^widen_exponent, capped at
-  // max_ef. selectivity = passing_count / graph.size.
+  // With two_hop, widen ef to ef_search / selectivity^widen_exponent,
+  // capped at max_ef (selectivity = passing_count / graph.size). The plain
+  // walk does not widen: it already continues until it holds ef passing
+  // results.
   double widen_exponent = 0.5;
   size_t max_ef = 4096;
   // Stop the walk and search exactly over `passing` once the walk has

@@ -199,6 +199,7 @@ TEST(VectorIndexTest, PlannerPicksExactForSmallPassingSetsAndGraphOtherwise) {
   const VectorFixture f = VectorFixture::Make(3000, 16, 8, 5);
   IndexOptions options;
   options.exact_threshold_bytes = 200 * 16 * 4;  // 200 passing rows
+  options.plain_graph_selectivity = 0.5;         // room for the two-hop walk in 3,000 rows
   auto index = Built(SpecFor(IndexKind::kHnsw, Metric::kL2, f.d), f, options);
   const Schema schema = VectorFixture::AttributeSchema();
   const auto q = f.QueryNear(0, 1);
@@ -216,6 +217,31 @@ TEST(VectorIndexTest, PlannerPicksExactForSmallPassingSetsAndGraphOtherwise) {
   EXPECT_EQ(all->plan, SearchPlan::kGraph);
   EXPECT_EQ(all->passing, 3000u);
   EXPECT_DOUBLE_EQ(all->selectivity, 1.0);
+}
+
+TEST(VectorIndexTest, PlannerPrefersThePlainWalkWhenItTouchesFewerRowsThanTheExactScan) {
+  // Every passing set fits under the byte threshold, but at high selectivity
+  // the plain walk is expected to score ~16 * ef / s rows: fewer than the
+  // 2,900 passing rows at ef 16 and 64, more at ef 256.
+  const VectorFixture f = VectorFixture::Make(3000, 16, 8, 5);
+  auto index = Built(SpecFor(IndexKind::kHnsw, Metric::kL2, f.d), f);
+  const filter::BoundExpr b = BindFilter("bucket < 2900", VectorFixture::AttributeSchema());
+  const auto q = f.QueryNear(0, 1);
+  for (const auto& [ef, plan] : std::vector<std::pair<int, SearchPlan>>{
+           {16, SearchPlan::kGraph}, {64, SearchPlan::kGraph}, {256, SearchPlan::kExact}}) {
+    SearchRequest request = Request(10, &b);
+    request.ef_search = ef;
+    auto r = index->Search(q.data(), f.d, request);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->plan, plan) << "ef_search " << ef;
+    EXPECT_EQ(r->ids.size(), 10u);
+  }
+  // Below plain_graph_selectivity (5%) a passing set under the byte
+  // threshold is always searched exactly.
+  const filter::BoundExpr few = BindFilter("bucket < 100", VectorFixture::AttributeSchema());
+  auto r = index->Search(q.data(), f.d, Request(10, &few));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->plan, SearchPlan::kExact);
 }
 
 TEST(VectorIndexTest, FlatSearchEqualsBruteForceAndBreaksTiesById) {
