@@ -653,19 +653,29 @@ namespace {
 
 // Which rows a query may return: all live rows (bitmap absent) or a bitmap.
 struct Passing {
-  std::optional<Roaring> bitmap;  // absent: every id in [0, size) that is not deleted
+  std::shared_ptr<const Roaring> bitmap;  // null: every id in [0, size) that is not deleted
   uint64_t count = 0;
   double selectivity = 1.0;
+  bool cached = false;  // the bitmap came from the snapshot's filter cache
 };
 
 Result<Passing> ComputePassing(const SnapshotData& s, const SearchRequest& request) {
   Passing p;
   const uint32_t live = s.live_count();
   if (request.filter != nullptr) {
-    VESTA_ASSIGN_OR_RETURN(PassingRows rows, FilterBitmap(*request.filter, s.attributes, request.context));
-    p.count = rows.cardinality();
-    p.selectivity = rows.Selectivity();
-    p.bitmap = rows.TakeBitmap();
+    const std::string key = FilterCacheKey(*request.filter, request.context);
+    FilterCache::Entry hit = s.filter_cache.Get(key);
+    if (hit.bitmap == nullptr) {
+      VESTA_ASSIGN_OR_RETURN(PassingRows rows, FilterBitmap(*request.filter, s.attributes, request.context));
+      hit.cardinality = rows.cardinality();
+      hit.bitmap = std::make_shared<const Roaring>(rows.TakeBitmap());
+      s.filter_cache.Offer(key, hit, s.options.filter_cache_bytes);
+    } else {
+      p.cached = true;
+    }
+    p.count = hit.cardinality;
+    p.selectivity = live == 0 ? 0.0 : static_cast<double>(p.count) / static_cast<double>(live);
+    p.bitmap = std::move(hit.bitmap);
   } else {
     p.count = live;
     p.selectivity = live == 0 ? 0.0 : 1.0;
@@ -673,7 +683,7 @@ Result<Passing> ComputePassing(const SnapshotData& s, const SearchRequest& reque
       Roaring all;
       all.addRange(0, s.size);
       all -= s.attributes.deleted();
-      p.bitmap = std::move(all);
+      p.bitmap = std::make_shared<const Roaring>(std::move(all));
     }
   }
   return p;
@@ -800,6 +810,7 @@ Result<SearchResult> IndexSnapshot::Search(const float* query, size_t d, const S
   result.version = s.version;
   result.passing = passing.count;
   result.selectivity = passing.selectivity;
+  result.filter_cached = passing.cached;
 
   // Plan.
   SearchPlan plan;
@@ -829,7 +840,7 @@ Result<SearchResult> IndexSnapshot::Search(const float* query, size_t d, const S
       // The structure's passing ids: the passing bitmap itself, or a copy
       // without the delta's ids when there is a delta.
       std::optional<Roaring> main_copy;
-      const Roaring* main_bitmap = passing.bitmap ? &*passing.bitmap : nullptr;
+      const Roaring* main_bitmap = passing.bitmap.get();
       uint64_t main_count = passing.bitmap ? passing.count : s.main_size;
       if (passing.bitmap && s.main_size < s.size) {
         main_copy = *passing.bitmap;

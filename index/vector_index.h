@@ -154,6 +154,11 @@ struct IndexOptions {
   // Below it a node has under 2M * 0.05 = 1.6 passing neighbours on average
   // and the predicate subgraph falls apart without the second hop.
   double plain_graph_selectivity = 0.05;
+  // Bytes of passing bitmaps each snapshot may keep for filters that
+  // repeat (Lucene's LRUQueryCache: cached on a filter's second use, least
+  // recently used evicted; index/internal/filter_cache.h). A 50% filter on
+  // 1M rows is ~128 KiB and takes ~0.25 ms to evaluate. 0 disables.
+  size_t filter_cache_bytes = 64u << 20;
   // Seed for sampling training rows and for HNSW's level assignment.
   uint64_t seed = 1234;
   // Threads FAISS may use for building (OpenMP, the calling thread's
@@ -211,6 +216,9 @@ struct SearchResult {
   uint64_t passing = 0;       // live rows passing the filter
   double selectivity = 1.0;   // passing / live rows
   size_t distance_computations = 0;
+  // The passing set came from the snapshot's filter cache (the filter, for
+  // this caller, was evaluated before in this snapshot).
+  bool filter_cached = false;
 };
 
 class IndexSnapshot;

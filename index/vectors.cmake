@@ -5,4 +5,5 @@
 set(VESTA_INDEX_VECTOR_SOURCES
   vector_index.cc
   index_file.cc
-  hnsw_search.cc)
+  hnsw_search.cc
+  internal/filter_cache.cc)

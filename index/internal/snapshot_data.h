@@ -16,6 +16,7 @@
 #include "common/types.h"
 #include "index/attribute_store.h"
 #include "index/hnsw_search.h"
+#include "index/internal/filter_cache.h"
 #include "index/vector_index.h"
 
 namespace vesta::index {
@@ -67,6 +68,10 @@ struct SnapshotData {
   // kIvfFlat / kIvfPq: a faiss::IndexIVF over ids [0, main_size) (ids are
   // the internal ids). Immutable once published.
   std::shared_ptr<const faiss::Index> ivf;
+
+  // Passing sets of filters that repeat in this snapshot (filter_cache.h).
+  // Mutable: a cache, not state; the snapshot's answers do not depend on it.
+  mutable FilterCache filter_cache;
 
   explicit SnapshotData(AttributeStore attrs) : attributes(std::move(attrs)) {}
 

@@ -5,4 +5,5 @@
 set(VESTA_INDEX_TEST_VECTOR_SOURCES
   vector_index_test.cc
   index_file_test.cc
-  hnsw_search_test.cc)
+  hnsw_search_test.cc
+  filter_cache_test.cc)
