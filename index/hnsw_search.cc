@@ -167,6 +167,22 @@ class Walker {
     return WalkEnd::kDone;
   }
 
+  // The fraction of passing nodes among `node` and its level-0 neighbours
+  // (filter bits only: no distances).
+  double LocalPassFraction(int32_t node) const {
+    size_t begin = 0, end = 0;
+    g_.NeighborRange(static_cast<size_t>(node), 0, &begin, &end);
+    size_t total = 1, pass = Passes(node) ? 1 : 0;
+    for (size_t j = begin; j < end; ++j) {
+      const int32_t v = g_.neighbors[j];
+      if (v < 0) break;
+      if (static_cast<size_t>(v) >= n_) continue;  // corrupt: reported by the walk itself
+      ++total;
+      if (Passes(v)) ++pass;
+    }
+    return static_cast<double>(pass) / static_cast<double>(total);
+  }
+
   // Level-0 best-first search from `entry`; results (passing nodes only, up
   // to ef) are left in *results, unsorted.
   WalkEnd SearchLevel0(Scored entry, size_t ef, bool two_hop, std::vector<Scored>* results) {
@@ -432,6 +448,8 @@ const char* HnswFallbackReasonName(HnswFallbackReason reason) {
       return "budget";
     case HnswFallbackReason::kNoPassingSeed:
       return "no_passing_seed";
+    case HnswFallbackReason::kLocalProbe:
+      return "local_probe";
     case HnswFallbackReason::kTooFewResults:
       return "too_few_results";
   }
@@ -453,6 +471,10 @@ Status HnswSearchParams::Validate() const {
     return Status::InvalidArgument(
         "HNSW search exact_fallback_factor must be finite and >= 0, 0 disabling the fallback (got " +
         FormatDouble(exact_fallback_factor) + ")");
+  }
+  if (!(local_probe_min_fraction >= 0 && local_probe_min_fraction <= 1)) {
+    return Status::InvalidArgument("HNSW search local_probe_min_fraction must be in [0, 1] (got " +
+                                   FormatDouble(local_probe_min_fraction) + ")");
   }
   if (passing != nullptr) {
     const uint64_t cardinality = passing->cardinality();
@@ -534,6 +556,11 @@ Status HnswSearch(const HnswGraphView& graph, const float* base, size_t n, size_
 
   Scored nearest{0, -1};
   WalkEnd end = walker.Descend(&nearest);
+  if (end == WalkEnd::kDone && passing != nullptr && params.local_probe_min_fraction > 0 &&
+      walker.LocalPassFraction(nearest.id) < params.local_probe_min_fraction) {
+    st.distance_computations = walker.distance_computations();
+    return exact(HnswFallbackReason::kLocalProbe);
+  }
   std::vector<Scored> results;
   if (end == WalkEnd::kDone) end = walker.SearchLevel0(nearest, ef, params.two_hop, &results);
   st.distance_computations = walker.distance_computations();

@@ -82,10 +82,20 @@ struct HnswSearchParams {
   // ef_used, no passing seed, too few results) stay on: see
   // HnswFallbackReason.
   double exact_fallback_factor = 1.0;
+  // Local probe (0 disables): after the upper-level descent, the fraction of
+  // passing nodes among the level-0 node it reached and that node's
+  // neighbours. Below this fraction the search gives way to the exact scan
+  // before walking level 0: a filter that keeps few of the rows around the
+  // query makes a walk touch ~1/fraction failing nodes per result. The
+  // planner sets it when it tries a short plain walk on a passing set it
+  // would otherwise scan (a filter correlated with the query passes most of
+  // the query's neighbourhood; an uncorrelated 1% filter passes ~0 of 33).
+  double local_probe_min_fraction = 0.0;
 
   // Returns InvalidArgument naming the field and its accepted range:
   // k >= 1; ef_search >= 1; max_ef >= k; widen_exponent in [0, 2];
-  // exact_fallback_factor finite and >= 0; with passing set, passing_count
+  // exact_fallback_factor finite and >= 0; local_probe_min_fraction in
+  // [0, 1]; with passing set, passing_count
   // == passing->cardinality(). OK otherwise.
   Status Validate() const;
 };
@@ -104,9 +114,12 @@ enum class HnswFallbackReason {
                        // ef_used results (the graph reachable from the
                        // entry, through passing nodes and two-hop bridges,
                        // is disconnected from the rest of the passing rows)
+  kLocalProbe,         // the query's level-0 neighbourhood passes less than
+                       // local_probe_min_fraction
 };
 
-// "none", "small_passing_set", "budget", "no_passing_seed", "too_few_results".
+// "none", "small_passing_set", "budget", "no_passing_seed", "too_few_results",
+// "local_probe".
 const char* HnswFallbackReasonName(HnswFallbackReason reason);
 
 struct HnswSearchStats {

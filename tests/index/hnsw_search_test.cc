@@ -191,7 +191,8 @@ struct RunSummary {
   double computations = 0;  // mean per query
   double visited = 0;
   size_t fallbacks = 0;
-  size_t reasons[5] = {0, 0, 0, 0, 0};  // by HnswFallbackReason
+  // By HnswFallbackReason (kLocalProbe is the last value).
+  size_t reasons[static_cast<int>(HnswFallbackReason::kLocalProbe) + 1] = {};
   size_t queries = 0;
   size_t ef_used = 0;
 };
@@ -237,9 +238,9 @@ RunSummary RunQueries(const Built& b, Metric metric, HnswSearchParams params, si
 
 void Print(const char* label, double selectivity, const RunSummary& r) {
   std::printf("  [hnsw] %-30s s=%-6g recall@10=%.4f ef_used=%-5zu dist/query=%-8.1f visited/query=%-8.1f "
-              "fallbacks=%zu/%zu (small %zu, budget %zu, no seed %zu, too few %zu)\n",
+              "fallbacks=%zu/%zu (small %zu, budget %zu, no seed %zu, too few %zu, local probe %zu)\n",
               label, selectivity, r.recall, r.ef_used, r.computations, r.visited, r.fallbacks, r.queries,
-              r.reasons[1], r.reasons[2], r.reasons[3], r.reasons[4]);
+              r.reasons[1], r.reasons[2], r.reasons[3], r.reasons[4], r.reasons[5]);
 }
 
 // One L2 graph (n = 5,000, d = 32, 20 clusters) and one inner-product graph
@@ -334,6 +335,37 @@ TEST_F(HnswSearchTest, ClusteredOnePercentFilterFallsBackWhereTwoHopGraphIsDisco
   EXPECT_EQ(r.ef_used, 16u);
   EXPECT_GE(r.recall, 0.95);
   EXPECT_GT(r.reasons[static_cast<int>(HnswFallbackReason::kTooFewResults)], 0u);
+}
+
+TEST_F(HnswSearchTest, LocalProbeSendsUncorrelatedFiltersToTheExactScanBeforeWalking) {
+  // A random 2% filter: around any query ~2% of the nodes pass, below the
+  // probe's 25%, so every query is answered exactly after the descent alone.
+  const Roaring random = RandomPassing(l2_->data.n, 0.02, 77);
+  HnswSearchParams params = FilteredParams(random);
+  params.two_hop = false;
+  params.local_probe_min_fraction = 0.25;
+  const RunSummary r = RunQueries(*l2_, Metric::kL2, params, 40, 5);
+  Print("random 2%, plain + local probe", 0.02, r);
+  EXPECT_EQ(r.reasons[static_cast<int>(HnswFallbackReason::kLocalProbe)], r.queries);
+  EXPECT_DOUBLE_EQ(r.recall, 1.0);
+}
+
+TEST_F(HnswSearchTest, LocalProbeLetsAFilterCorrelatedWithTheQueryWalk) {
+  // Passing = one cluster (~5%); queries from that cluster: their
+  // neighbourhood passes, so the walk runs (and keeps recall).
+  Roaring cluster;
+  for (size_t i = 0; i < l2_->data.n; ++i) {
+    if (l2_->data.cluster[i] == 3) cluster.add(static_cast<uint32_t>(i));
+  }
+  HnswSearchParams params = FilteredParams(cluster);
+  params.two_hop = false;
+  params.local_probe_min_fraction = 0.25;
+  params.exact_fallback_factor = 0;  // 248 passing rows: the probe alone is under test
+  const RunSummary r = RunQueries(*l2_, Metric::kL2, params, 40, 9, /*only_cluster=*/3);
+  Print("one cluster, plain + local probe", static_cast<double>(cluster.cardinality()) / l2_->data.n, r);
+  EXPECT_LE(r.reasons[static_cast<int>(HnswFallbackReason::kLocalProbe)], r.queries / 10);
+  EXPECT_LE(r.fallbacks, r.queries / 10);
+  EXPECT_GE(r.recall, 0.95);
 }
 
 TEST_F(HnswSearchTest, AcornComparesFewerVectorsThanPlainWalkAtLowSelectivity) {

@@ -244,6 +244,37 @@ TEST(VectorIndexTest, PlannerPrefersThePlainWalkWhenItTouchesFewerRowsThanTheExa
   EXPECT_EQ(r->plan, SearchPlan::kExact);
 }
 
+TEST(VectorIndexTest, SmallPassingSetsAroundTheQueryAreWalkedOthersScanned) {
+  // 20,000 rows in 8 clusters; every filter passes ~2,500 rows, under the
+  // byte threshold. A filter on the query's own cluster keeps its
+  // neighbourhood: a short plain walk answers it (plan graph). A random filter
+  // of the same size fails the local probe: the exact scan answers (plan
+  // exact). Both keep the guarantees and full recall here.
+  const VectorFixture f = VectorFixture::Make(20000, 16, 8, 21);
+  IndexOptions options;
+  options.plain_graph_selectivity = 0.5;  // 12.5% would be walked on its own merits otherwise
+  auto index = Built(SpecFor(IndexKind::kHnsw, Metric::kL2, f.d), f, options);
+  const Schema schema = VectorFixture::AttributeSchema();
+  size_t row = 0;
+  while (f.cluster[row] != 3) ++row;
+  const auto q = f.QueryNear(row, 4);
+  const filter::BoundExpr same_cluster = BindFilter("site = 'site_3'", schema);
+  const filter::BoundExpr random = BindFilter("bucket < 2500", schema);
+  for (const auto* filter : {&same_cluster, &random}) {
+    SearchRequest request = Request(10, filter);
+    request.ef_search = 16;
+    auto r = index->Search(q.data(), f.d, request);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->plan, filter == &same_cluster ? SearchPlan::kGraph : SearchPlan::kExact)
+        << filter->ToString();
+    ASSERT_EQ(r->ids.size(), 10u);
+    request.force_plan = SearchPlan::kExact;
+    auto exact = index->Search(q.data(), f.d, request);
+    ASSERT_TRUE(exact.ok());
+    EXPECT_EQ(r->ids, exact->ids) << filter->ToString();
+  }
+}
+
 TEST(VectorIndexTest, FlatSearchEqualsBruteForceAndBreaksTiesById) {
   // Four identical vectors: the tie must come back in id order.
   IndexSpec spec = SpecFor(IndexKind::kFlat, Metric::kL2, 3);
