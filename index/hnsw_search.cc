@@ -103,7 +103,7 @@ class VisitedTable {
 thread_local VisitedTable tls_visited;
 
 // What a walk ended with.
-enum class WalkEnd { kDone, kBudget, kNoPassingSeed, kCorrupt };
+enum class WalkEnd { kDone, kBudget, kNoPassingSeed, kLocalProbe, kCorrupt };
 
 class Walker {
  public:
@@ -119,6 +119,7 @@ class Walker {
         passing_(params.passing),
         budget_(params.exact_fallback_factor * static_cast<double>(passing_count)),
         has_budget_(params.exact_fallback_factor > 0) {
+    probe_min_fraction_ = params.passing != nullptr ? params.local_probe_min_fraction : 0.0;
     degree0_ = static_cast<size_t>(g_.cum_nneighbor_per_level[1] - g_.cum_nneighbor_per_level[0]);
     size_t max_degree = degree0_;
     for (int l = 1; l <= g_.max_level; ++l) {
@@ -142,45 +143,35 @@ class Walker {
   WalkEnd Descend(Scored* nearest) {
     Scored cur{ScoreOne(g_.entry_point), g_.entry_point};
     for (int level = g_.max_level; level >= 1; --level) {
-      for (;;) {
-        size_t begin = 0, end = 0;
-        g_.NeighborRange(static_cast<size_t>(cur.id), level, &begin, &end);
-        size_t m = 0;
-        for (size_t j = begin; j < end; ++j) {
-          const int32_t v = g_.neighbors[j];
-          if (v < 0) break;
-          if (!InRange(cur.id, v)) return WalkEnd::kCorrupt;
-          batch_ids_[m++] = v;
-        }
-        ScoreBatch(m);
-        Scored best = cur;
-        for (size_t i = 0; i < m; ++i) {
-          const Scored s{batch_keys_[i], static_cast<int32_t>(batch_ids_[i])};
-          if (s.key < best.key) best = s;
-        }
-        if (best.id == cur.id) break;
-        cur = best;
-      }
+      if (!Greedy(level, &cur)) return WalkEnd::kCorrupt;
       if (OverBudget()) return WalkEnd::kBudget;
     }
     *nearest = cur;
     return WalkEnd::kDone;
   }
 
-  // The fraction of passing nodes among `node` and its level-0 neighbours
-  // (filter bits only: no distances).
-  double LocalPassFraction(int32_t node) const {
-    size_t begin = 0, end = 0;
-    g_.NeighborRange(static_cast<size_t>(node), 0, &begin, &end);
-    size_t total = 1, pass = Passes(node) ? 1 : 0;
-    for (size_t j = begin; j < end; ++j) {
-      const int32_t v = g_.neighbors[j];
-      if (v < 0) break;
-      if (static_cast<size_t>(v) >= n_) continue;  // corrupt: reported by the walk itself
-      ++total;
-      if (Passes(v)) ++pass;
+  // Greedy steps on `level` from *cur to a local minimum (filter ignored).
+  // Returns false for a corrupt neighbour id.
+  bool Greedy(int level, Scored* cur) {
+    for (;;) {
+      size_t begin = 0, end = 0;
+      g_.NeighborRange(static_cast<size_t>(cur->id), level, &begin, &end);
+      size_t m = 0;
+      for (size_t j = begin; j < end; ++j) {
+        const int32_t v = g_.neighbors[j];
+        if (v < 0) break;
+        if (!InRange(cur->id, v)) return false;
+        batch_ids_[m++] = v;
+      }
+      ScoreBatch(m);
+      Scored best = *cur;
+      for (size_t i = 0; i < m; ++i) {
+        const Scored s{batch_keys_[i], static_cast<int32_t>(batch_ids_[i])};
+        if (s.key < best.key) best = s;
+      }
+      if (best.id == cur->id) return true;
+      *cur = best;
     }
-    return static_cast<double>(pass) / static_cast<double>(total);
   }
 
   // Level-0 best-first search from `entry`; results (passing nodes only, up
@@ -223,9 +214,13 @@ class Walker {
       ScoreBatch(m);
       for (size_t i = 0; i < m; ++i) {
         const int32_t v = static_cast<int32_t>(batch_ids_[i]);
-        Offer(Scored{batch_keys_[i], v}, acorn || Passes(v), ef, &candidates, results);
+        const bool passes = acorn || Passes(v);
+        probe_passing_ += passes ? 1 : 0;
+        Offer(Scored{batch_keys_[i], v}, passes, ef, &candidates, results);
       }
+      probe_scored_ += m;
       if (OverBudget()) return WalkEnd::kBudget;
+      if (ProbeFails()) return WalkEnd::kLocalProbe;
     }
     return WalkEnd::kDone;
   }
@@ -238,6 +233,13 @@ class Walker {
   // filter bits, measured 14 ms on 1M rows against 0.16 ms for the exact scan).
   bool OverBudget() const {
     return has_budget_ && static_cast<double>(computations_ + examined_failing_) > budget_;
+  }
+
+  // The local probe: once the level-0 walk has scored kProbeScored nodes,
+  // it gives up while fewer than local_probe_min_fraction of them pass.
+  bool ProbeFails() const {
+    return probe_min_fraction_ > 0 && probe_scored_ >= kProbeScored &&
+           static_cast<double>(probe_passing_) < probe_min_fraction_ * static_cast<double>(probe_scored_);
   }
 
   bool InRange(int32_t node, int32_t v) {
@@ -365,6 +367,10 @@ class Walker {
   double budget_;
   bool has_budget_;
   size_t examined_failing_ = 0;  // failing nodes whose filter bit was read
+  static constexpr size_t kProbeScored = 64;
+  double probe_min_fraction_ = 0;
+  size_t probe_scored_ = 0;   // level-0 nodes scored
+  size_t probe_passing_ = 0;  // of which passing
   size_t degree0_ = 0;
   VisitedTable* visited_ = nullptr;
   std::vector<int64_t> batch_ids_;
@@ -549,6 +555,8 @@ Status HnswSearch(const HnswGraphView& graph, const float* base, size_t n, size_
         return HnswFallbackReason::kBudget;
       case WalkEnd::kNoPassingSeed:
         return HnswFallbackReason::kNoPassingSeed;
+      case WalkEnd::kLocalProbe:
+        return HnswFallbackReason::kLocalProbe;
       default:
         return HnswFallbackReason::kNone;
     }
@@ -556,11 +564,6 @@ Status HnswSearch(const HnswGraphView& graph, const float* base, size_t n, size_
 
   Scored nearest{0, -1};
   WalkEnd end = walker.Descend(&nearest);
-  if (end == WalkEnd::kDone && passing != nullptr && params.local_probe_min_fraction > 0 &&
-      walker.LocalPassFraction(nearest.id) < params.local_probe_min_fraction) {
-    st.distance_computations = walker.distance_computations();
-    return exact(HnswFallbackReason::kLocalProbe);
-  }
   std::vector<Scored> results;
   if (end == WalkEnd::kDone) end = walker.SearchLevel0(nearest, ef, params.two_hop, &results);
   st.distance_computations = walker.distance_computations();

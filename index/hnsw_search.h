@@ -82,14 +82,13 @@ struct HnswSearchParams {
   // ef_used, no passing seed, too few results) stay on: see
   // HnswFallbackReason.
   double exact_fallback_factor = 1.0;
-  // Local probe (0 disables): after the upper-level descent, the fraction of
-  // passing nodes among the level-0 node it reached and that node's
-  // neighbours. Below this fraction the search gives way to the exact scan
-  // before walking level 0: a filter that keeps few of the rows around the
-  // query makes a walk touch ~1/fraction failing nodes per result. The
-  // planner sets it when it tries a short plain walk on a passing set it
-  // would otherwise scan (a filter correlated with the query passes most of
-  // the query's neighbourhood; an uncorrelated 1% filter passes ~0 of 33).
+  // Local probe (0 disables): once the level-0 walk has scored 64 nodes,
+  // it gives way to the exact scan whenever fewer than this fraction of the
+  // nodes it scored pass. A filter correlated with the query passes most of
+  // the region the walk explores; an uncorrelated 1% filter ~1 in 100, and
+  // then the walk would touch ~100 nodes per passing result. The planner sets
+  // it when it tries a short plain walk on a passing set it would otherwise
+  // scan. (In ACORN mode every scored node passes: no effect.)
   double local_probe_min_fraction = 0.0;
 
   // Returns InvalidArgument naming the field and its accepted range:
@@ -114,7 +113,7 @@ enum class HnswFallbackReason {
                        // ef_used results (the graph reachable from the
                        // entry, through passing nodes and two-hop bridges,
                        // is disconnected from the rest of the passing rows)
-  kLocalProbe,         // the query's level-0 neighbourhood passes less than
+  kLocalProbe,         // the nodes the level-0 walk scored pass less than
                        // local_probe_min_fraction
 };
 

@@ -757,17 +757,17 @@ void ExactInto(const SnapshotData& s, Metric metric, const float* q, const Passi
 constexpr double kPlainWalkRowsPerEf = 16.0;
 
 // A speculative walk: when the planner would scan a passing set exactly, it
-// first tries a short plain walk if the query's neighbourhood mostly passes
-// (a filter correlated with the query: on 1M x 128 the plain walk answers a
-// 1%-50k-row window around the query in 0.12-0.18 ms at recall 0.99, where
-// the scan takes 0.3-1.8 ms; bench/results/filtered.md, "Planner
+// first tries a short plain walk, which answers a filter correlated with the
+// query at a fraction of the scan's cost (on 1M x 128 the plain walk
+// answered a 1k-50k-row window around the query in 0.12-0.18 ms at recall
+// 0.99, the scan in 0.3-1.8 ms; bench/results/filtered.md, "Planner
 // threshold"). The walk may score at most kSpeculativeBudget of the passing
 // rows (a walk step costs ~3.5 exact-scan rows, so a failed walk adds at
-// most ~50% to the scan), and gives way at once when fewer than
-// kLocalProbeMinFraction of the nodes around the query pass (an
-// uncorrelated 1-5% filter passes ~0-2 of 33).
-constexpr double kSpeculativeBudget = 0.15;
-constexpr double kLocalProbeMinFraction = 0.25;
+// most ~70% to the scan), and gives way as soon as, past 64 scored nodes,
+// fewer than kLocalProbeMinFraction of them pass (an uncorrelated 1-5%
+// filter: ~1-3 of 64; the exact scan then pays ~64 extra distances).
+constexpr double kSpeculativeBudget = 0.2;
+constexpr double kLocalProbeMinFraction = 0.1;
 
 // A FAISS IDSelector over a Roaring bitmap (FAISS calls it per candidate).
 struct RoaringSelector : faiss::IDSelector {

@@ -142,12 +142,14 @@ struct IndexOptions {
   double max_deleted_fraction = 0.25;
   // Planner: search exactly when the passing rows' vectors take at most this
   // many bytes (passing * d * 4), unless the plain graph walk is expected to
-  // touch far fewer rows (below). Measured on this machine (1M x 128,
-  // bench/results/filtered.md, "Planner threshold"): the exact scan over 20k
-  // passing rows (9.8 MiB) took 0.83 ms and over 50k (24 MiB) 1.97 ms, the
-  // filter-aware walk ~0.9-1.0 ms at either size: the crossover is near 12 MiB
-  // (25k rows at 128-d; index/README.md, "Filtered search").
-  size_t exact_threshold_bytes = 12u << 20;
+  // touch far fewer rows, or a short speculative plain walk succeeds (a
+  // filter that keeps the query's neighbourhood). Measured on this machine
+  // (1M x 128, bench/results/filtered.md, "Planner threshold"): under an
+  // uncorrelated filter the exact scan beat the two-hop walk up to 50k
+  // passing rows (24 MiB: 1.5 ms against 7 ms) and lost from 70k (2.4 ms
+  // against 2.3 ms); correlated filters are taken by the speculative walk
+  // (index/README.md, "Filtered search").
+  size_t exact_threshold_bytes = 24u << 20;
   // Planner: from this selectivity on the graph is searched plainly (every
   // neighbour scored, failing nodes traversed but never results, until ef
   // passing results are held) instead of with ACORN-1's two-hop expansion.

@@ -337,13 +337,15 @@ TEST_F(HnswSearchTest, ClusteredOnePercentFilterFallsBackWhereTwoHopGraphIsDisco
   EXPECT_GT(r.reasons[static_cast<int>(HnswFallbackReason::kTooFewResults)], 0u);
 }
 
-TEST_F(HnswSearchTest, LocalProbeSendsUncorrelatedFiltersToTheExactScanBeforeWalking) {
-  // A random 2% filter: around any query ~2% of the nodes pass, below the
-  // probe's 25%, so every query is answered exactly after the descent alone.
+TEST_F(HnswSearchTest, LocalProbeSendsUncorrelatedFiltersToTheExactScanEarly) {
+  // A random 2% filter: ~2% of the nodes the walk scores pass, below the
+  // probe's 25%, so every query gives way to the exact scan once the walk has
+  // scored 64 level-0 nodes.
   const Roaring random = RandomPassing(l2_->data.n, 0.02, 77);
   HnswSearchParams params = FilteredParams(random);
   params.two_hop = false;
   params.local_probe_min_fraction = 0.25;
+  params.exact_fallback_factor = 0;  // 100 passing rows: the probe alone is under test
   const RunSummary r = RunQueries(*l2_, Metric::kL2, params, 40, 5);
   Print("random 2%, plain + local probe", 0.02, r);
   EXPECT_EQ(r.reasons[static_cast<int>(HnswFallbackReason::kLocalProbe)], r.queries);
