@@ -759,8 +759,8 @@ constexpr double kPlainWalkRowsPerEf = 16.0;
 // A speculative walk: when the planner would scan a passing set exactly, it
 // first tries a short plain walk, which answers a filter correlated with the
 // query at a fraction of the scan's cost (on 1M x 128 the plain walk
-// answered a 1k-50k-row window around the query in 0.12-0.18 ms at recall
-// 0.99, the scan in 0.3-1.8 ms; bench/results/filtered.md, "Planner
+// answered a 5k-50k-row window around the query in 0.13-0.16 ms at recall
+// 0.99, the scan in 0.25-1.8 ms; bench/results/filtered.md, "Planner
 // threshold"). The walk may score at most kSpeculativeBudget of the passing
 // rows (a walk step costs ~3.5 exact-scan rows, so a failed walk adds at
 // most ~70% to the scan), and gives way as soon as, past 64 scored nodes,
