@@ -28,6 +28,7 @@ enum class StatusCode {
   kResourceExhausted,   // a limit was hit (size, count, time)
   kUnavailable,         // transient; retry later
   kInternal,            // a bug or a broken invariant (corrupt store)
+  kDataLoss,            // stored data was lost or tampered with (a broken audit chain)
 };
 
 // Returns the upper-snake name of `code`, e.g. "INVALID_ARGUMENT".
@@ -49,6 +50,7 @@ class [[nodiscard]] Status {
   static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -234,4 +234,25 @@ std::string QuoteIdent(std::string_view id) {
   return q;
 }
 
+Result<std::unique_ptr<Db>> OpenStoreConnection(const std::string& path, std::string_view ddl,
+                                                std::string_view component, int busy_timeout_ms,
+                                                bool synchronous_full) {
+  VESTA_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(path, /*create=*/false, synchronous_full, busy_timeout_ms,
+                                                          /*page_size=*/16384));  // ignored: the store exists
+  TxnScope txn(db.get(), /*immediate=*/true);
+  VESTA_RETURN_IF_ERROR(txn.Begin().WithContext("opening " + std::string(component) + " of '" + path + "'"));
+  {
+    VESTA_ASSIGN_OR_RETURN(Stmt probe,
+                           db->Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vesta_meta'"));
+    VESTA_ASSIGN_OR_RETURN(bool is_store, probe.Step());
+    if (!is_store) {
+      return Status::FailedPrecondition("'" + path +
+                                        "' is not a Vesta store (create it with `vesta init` or Store::Open)");
+    }
+  }
+  VESTA_RETURN_IF_ERROR(db->Exec(ddl));
+  VESTA_RETURN_IF_ERROR(txn.Commit());
+  return db;
+}
+
 }  // namespace vesta::governance::internal

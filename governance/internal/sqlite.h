@@ -110,6 +110,18 @@ class TxnScope {
   bool open_ = false;
 };
 
+// Opens another connection to the existing Vesta store at `path` (never
+// creates one) for a governance component, and in one immediate transaction
+// checks that the file is a Vesta store (it has the Store's vesta_meta table)
+// and runs `ddl` (the component's CREATE TABLE IF NOT EXISTS statements).
+// `component` names it in errors ("the audit log"). Errors: those of
+// Db::Open (NotFound for a missing file, Unavailable when locked);
+// FailedPrecondition "'<path>' is not a Vesta store (create it with `vesta
+// init` or Store::Open)" for another SQLite file, creating nothing in it.
+Result<std::unique_ptr<Db>> OpenStoreConnection(const std::string& path, std::string_view ddl,
+                                                std::string_view component, int busy_timeout_ms = 10000,
+                                                bool synchronous_full = false);
+
 // Double-quotes an identifier for SQL. REQUIRES: `id` is a Vesta-generated
 // physical name (t_12, c3), never user text.
 std::string QuoteIdent(std::string_view id);
