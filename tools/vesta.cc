@@ -19,7 +19,9 @@
 //     primary key or predicate
 //   5 conflict: a concurrent commit got in first (ABORTED: retry), or the
 //     catalog / schema / table / key already exists
-//   6 failed precondition: e.g. reading a vacuumed version
+//   6 failed precondition: e.g. reading a vacuumed version, bootstrapping twice
+//   7 data loss: `vesta audit verify` found the audit chain broken (edited,
+//     deleted, reordered or truncated records)
 // Errors print one line on stderr, "vesta: <CODE>: <message>", where CODE is
 // the status code name (NOT_FOUND, ...) or USAGE for exit code 2.
 #include <CLI/CLI.hpp>
@@ -36,6 +38,8 @@
 
 #include "common/status.h"
 #include "common/types.h"
+#include "governance/audit.h"
+#include "governance/principals.h"
 #include "governance/store.h"
 #include "ingest/demo_cohort.h"
 #include "ingest/ingest.h"
@@ -61,6 +65,7 @@ constexpr int kExitNotFound = 3;
 constexpr int kExitInvalidArgument = 4;
 constexpr int kExitConflict = 5;
 constexpr int kExitFailedPrecondition = 6;
+constexpr int kExitDataLoss = 7;
 
 constexpr const char* kTopFooter =
     "Global options --store and --as may also follow the command words.\n"
@@ -72,7 +77,8 @@ constexpr const char* kTopFooter =
     "  3  not found: store, catalog, schema, table, version, column, input file\n"
     "  4  invalid argument: bad input data, table name, column definition, type or predicate\n"
     "  5  conflict: a concurrent commit got in first (ABORTED: retry), or it already exists\n"
-    "  6  failed precondition: e.g. reading a vacuumed version\n"
+    "  6  failed precondition: e.g. reading a vacuumed version, bootstrapping twice\n"
+    "  7  data loss: the audit chain is broken (vesta audit verify)\n"
     "Errors print one line on stderr: \"vesta: <CODE>: <message>\" (CODE is USAGE for exit code 2).\n"
     "\n"
     "Environment: VESTA_STORE (default store path), USER (default principal).\n"
@@ -95,6 +101,8 @@ int ExitCodeFor(StatusCode code) {
       return kExitConflict;
     case StatusCode::kFailedPrecondition:
       return kExitFailedPrecondition;
+    case StatusCode::kDataLoss:
+      return kExitDataLoss;
     default:
       return kExitOther;
   }
@@ -269,6 +277,8 @@ class Cli {
   void AddTableRestore(CLI::App* table);
   void AddTableVacuum(CLI::App* table);
   void AddDemo();
+  void AddAdmin();
+  void AddAudit();
 
   // "vesta table show": the deepest command the parser got to.
   std::string CommandPath() const;
@@ -293,6 +303,8 @@ Cli::Cli()
   app_.add_option("--as", g_.principal, "the principal recorded in commits (default: $USER, else vesta)")
       ->type_name("PRINCIPAL");
   AddInit();
+  AddAdmin();
+  AddAudit();
   AddCatalog();
   AddSchema();
   CLI::App* table =
@@ -365,6 +377,43 @@ int Cli::Run(int argc, char** argv) {
     return ExitCodeFor(st.code());
   }
   return kExitOk;
+}
+
+// --- admin, audit -------------------------------------------------------------------
+
+void Cli::AddAdmin() {
+  CLI::App* admin = AddCommand(&app_, "admin", "set up principals (users, groups, tokens)");
+  admin->require_subcommand(1);
+  auto name = std::make_shared<std::string>();
+  CLI::App* bootstrap =
+      AddCommand(admin, "bootstrap",
+                 "create the first user, the group 'admins' (metastore admins) holding it, and its bearer "
+                 "token, printed once; fails once any principal exists");
+  bootstrap->add_option("NAME", *name, "the admin user's name")->required();
+  OnRun(bootstrap, [this, name]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(auto principals, governance::Principals::Open(g_.store));
+    VESTA_ASSIGN_OR_RETURN(governance::IssuedToken t, principals->Bootstrap(*name));
+    std::cout << "created user " << t.user << " in group " << governance::Principals::kAdminsGroup
+              << " (metastore admins)\n"
+              << "token " << t.token_id << ": " << t.token << "\n"
+              << "this token is shown once and stored only as a hash: keep it now\n";
+    return Status::OK();
+  });
+}
+
+void Cli::AddAudit() {
+  CLI::App* audit = AddCommand(&app_, "audit", "check the audit log");
+  audit->require_subcommand(1);
+  CLI::App* verify = AddCommand(audit, "verify",
+                                "recompute the audit log's hash chain; exit 7 (DATA_LOSS) naming the first "
+                                "edited, deleted, reordered or truncated record");
+  OnRun(verify, [this]() -> Status {
+    VESTA_ASSIGN_OR_RETURN(auto log, governance::AuditLog::Open(g_.store));
+    int64_t checked = 0;
+    VESTA_RETURN_IF_ERROR(log->Verify(&checked));
+    std::cout << "audit log intact: " << checked << " record" << (checked == 1 ? "" : "s") << " verified\n";
+    return Status::OK();
+  });
 }
 
 // --- init, catalog, schema --------------------------------------------------------

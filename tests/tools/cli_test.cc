@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include <sqlite3.h>
+
+#include "governance/audit.h"
 #include "tests/testing/temp_dir.h"
 
 namespace vesta::tools {
@@ -492,6 +495,51 @@ TEST_F(CliTest, ShowFormatsVectorsDatesNullsAndLimits) {
   EXPECT_EQ(Keys(filtered, "id"), std::vector<std::string>{"s2"});
   ExpectError(Vesta({"table", "show", "main.imaging.studies", "--where", "id = "}), 4, "INVALID_ARGUMENT");
   ExpectError(Vesta({"table", "show", "main.imaging.studies", "--columns", "id,nope"}), 3, "NOT_FOUND");
+}
+
+TEST_F(CliTest, AdminBootstrapPrintsATokenOnceThenRefuses) {
+  ASSERT_EQ(Vesta({"init"}).code, 0);
+  CliRun r = Vesta({"admin", "bootstrap", "alice"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "created user alice in group admins")) << r.out;
+  const size_t at = r.out.find("vst_");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string token = r.out.substr(at, 4 + 64);
+  // Stored only as a hash: the plaintext is nowhere in the store file.
+  EXPECT_FALSE(Contains(ReadAll(Store()), token));
+  ExpectError(Vesta({"admin", "bootstrap", "bob"}), 6, "FAILED_PRECONDITION");
+  ExpectError(Vesta({"admin", "bootstrap"}), 2, "USAGE");
+}
+
+TEST_F(CliTest, AuditVerifyReportsAnIntactChainAndExits7OnTampering) {
+  ASSERT_EQ(Vesta({"init"}).code, 0);
+  CliRun empty = Vesta({"audit", "verify"});
+  ASSERT_EQ(empty.code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "audit log intact: 0 records verified\n");
+  {
+    auto log = governance::AuditLog::Open(Store());
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    for (int i = 0; i < 5; ++i) {
+      governance::AuditRecord rec;
+      rec.principal = "alice";
+      rec.action = "table.read";
+      rec.securable = "main.clinical.patients";
+      rec.outcome = "allowed";
+      rec.row_count = i;
+      ASSERT_TRUE((*log)->Append(rec).ok());
+    }
+  }
+  CliRun ok = Vesta({"audit", "verify"});
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "audit log intact: 5 records verified\n");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(Store().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE gov_audit SET principal = 'mallory' WHERE seq = 3", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  CliRun bad = Vesta({"audit", "verify"});
+  ExpectError(bad, 7, "DATA_LOSS");
+  EXPECT_TRUE(Contains(bad.err, "audit record 3: hash mismatch")) << bad.err;
 }
 
 TEST_F(CliTest, ErrorsMapToExitCodesWithOneLine) {
