@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "access/internal/governed_impl.h"
 #include "filter/parser.h"
 
 namespace vesta::access {
@@ -23,6 +24,11 @@ using governance::ReadResult;
 using governance::Securable;
 using governance::TableName;
 using json = nlohmann::json;
+
+}  // namespace
+
+// Shared with the other access/*.cc files (access/internal/governed_impl.h).
+namespace internal {
 
 // `s` as valid UTF-8 for an audit record (AuditLog::Append refuses anything
 // else): each byte that is not part of a well-formed sequence becomes the
@@ -78,6 +84,45 @@ std::string DumpJson(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// The user's filter text parsed, with the caller's current_user() and
+// is_member() resolved, and bound against `schema`. Errors: those of the
+// parser and of Bind (InvalidArgument).
+Result<filter::BoundExpr> BindUserFilter(const std::string& text, const Schema& schema,
+                                         const Caller& caller) {
+  VESTA_ASSIGN_OR_RETURN(filter::Expr parsed, filter::ParseFilterString(text));
+  return filter::Bind(governance::ResolveCallerFunctions(parsed, caller.context), schema);
+}
+
+// The AND of `parts` (bound against `schema`) as the canonical filter_string
+// text Store::Read compiles to SQL; "" for no parts. Fails closed if the
+// text does not parse and bind back to the very same tree: the store must
+// run exactly the predicate built here. Errors: InvalidArgument if the
+// combined text exceeds the filter language's limits; Internal otherwise.
+Result<std::string> StorePredicate(const std::vector<filter::Expr>& parts, const Schema& schema) {
+  if (parts.empty()) return std::string();
+  Result<filter::BoundExpr> bound = filter::Bind(filter::Expr::And(parts), schema);
+  if (!bound.ok()) return Status::Internal("governed predicate does not bind: " + bound.status().message());
+  std::string text = bound->ToString();
+  Result<filter::Expr> reparsed = filter::ParseFilterString(text);
+  if (!reparsed.ok()) {
+    return Status::InvalidArgument("predicate combined with the row filter: " + reparsed.status().message());
+  }
+  Result<filter::BoundExpr> rebound = filter::Bind(*reparsed, schema);
+  if (!rebound.ok() || !(rebound->expr() == bound->expr())) {
+    return Status::Internal("governed predicate does not survive its canonical text form");
+  }
+  return text;
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::AuditText;
+using internal::BindUserFilter;
+using internal::DumpJson;
+using internal::StorePredicate;
+
 std::set<std::string> GroupSet(const Caller& caller) {
   return std::set<std::string>(caller.groups.begin(), caller.groups.end());
 }
@@ -108,15 +153,6 @@ bool MaskedKeyLess(const Value& a, const Value& b) {
   return c && *c < 0;
 }
 
-// The user's filter text parsed, with the caller's current_user() and
-// is_member() resolved, and bound against `schema`. Errors: those of the
-// parser and of Bind (InvalidArgument).
-Result<filter::BoundExpr> BindUserFilter(const std::string& text, const Schema& schema,
-                                         const Caller& caller) {
-  VESTA_ASSIGN_OR_RETURN(filter::Expr parsed, filter::ParseFilterString(text));
-  return filter::Bind(governance::ResolveCallerFunctions(parsed, caller.context), schema);
-}
-
 // The names of the columns of `f` whose masks a filter cannot express.
 std::string MaskedEvalColumnsOf(const filter::BoundExpr& f, const EffectivePolicy& ep) {
   std::string out;
@@ -130,122 +166,9 @@ std::string MaskedEvalColumnsOf(const filter::BoundExpr& f, const EffectivePolic
   return out;
 }
 
-// The AND of `parts` (bound against `schema`) as the canonical filter_string
-// text Store::Read compiles to SQL; "" for no parts. Fails closed if the
-// text does not parse and bind back to the very same tree: the store must
-// run exactly the predicate built here. Errors: InvalidArgument if the
-// combined text exceeds the filter language's limits; Internal otherwise.
-Result<std::string> StorePredicate(const std::vector<filter::Expr>& parts, const Schema& schema) {
-  if (parts.empty()) return std::string();
-  Result<filter::BoundExpr> bound = filter::Bind(filter::Expr::And(parts), schema);
-  if (!bound.ok()) return Status::Internal("governed predicate does not bind: " + bound.status().message());
-  std::string text = bound->ToString();
-  Result<filter::Expr> reparsed = filter::ParseFilterString(text);
-  if (!reparsed.ok()) {
-    return Status::InvalidArgument("predicate combined with the row filter: " + reparsed.status().message());
-  }
-  Result<filter::BoundExpr> rebound = filter::Bind(*reparsed, schema);
-  if (!rebound.ok() || !(rebound->expr() == bound->expr())) {
-    return Status::Internal("governed predicate does not survive its canonical text form");
-  }
-  return text;
-}
-
 }  // namespace
 
-struct Governed::Impl {
-  // Declaration order matters: `policies` borrows `store`.
-  std::unique_ptr<governance::Store> store;
-  std::unique_ptr<governance::Principals> principals;
-  std::unique_ptr<governance::Privileges> privileges;
-  std::unique_ptr<governance::Policies> policies;
-  std::unique_ptr<governance::AuditLog> audit;
-  std::unique_ptr<governance::Lineage> lineage;
-
-  std::mutex rng_mu;  // guards rng
-  std::mt19937_64 rng{SeedQueryIds()};
-
-  // Query ids must not repeat across processes sharing the store.
-  static uint64_t SeedQueryIds() {
-    std::random_device rd;
-    const uint64_t hi = rd(), lo = rd();
-    return ((hi << 32) | lo) ^ static_cast<uint64_t>(NowTimestamp().micros);
-  }
-
-  std::string NewQueryId() {
-    uint64_t x = 0;
-    {
-      std::lock_guard<std::mutex> l(rng_mu);
-      x = rng();
-    }
-    char buf[24];
-    std::snprintf(buf, sizeof(buf), "q-%016llx", static_cast<unsigned long long>(x));
-    return buf;
-  }
-
-  static AuditRecord NewRecord(const Caller& caller, std::string action, std::string securable) {
-    AuditRecord r;
-    r.principal = caller.user;
-    r.action = std::move(action);
-    r.securable = AuditText(securable);
-    return r;
-  }
-
-  // Audits a refused or failed call and returns its status (annotated if
-  // the audit append failed too).
-  Status Fail(AuditRecord r, const json& params, const Status& st) {
-    r.parameters_json = DumpJson(params);
-    r.outcome = (st.code() == StatusCode::kPermissionDenied || st.code() == StatusCode::kUnauthenticated)
-                    ? "denied"
-                    : "error";
-    r.message = AuditText(st.message());
-    r.row_count = 0;
-    r.keys.clear();
-    Result<AuditRecord> appended = audit->Append(std::move(r));
-    if (!appended.ok()) {
-      return Status(st.code(), st.message() +
-                                   " (and the audit record of this request could not be written: " +
-                                   appended.status().message() + ")");
-    }
-    return st;
-  }
-
-  // Records the lineage edge, then the allowed audit record: the gate of
-  // every successful read. On error the caller must return it and nothing
-  // else.
-  Status Allow(AuditRecord r, const json& params, int64_t row_count, std::vector<std::string> keys,
-               governance::LineageNode from, const std::string& query_id) {
-    governance::LineageEdge edge;
-    edge.from = std::move(from);
-    edge.to = {"query", query_id, -1};
-    edge.relation = "read_by";
-    edge.principal = r.principal;
-    edge.details_json = DumpJson(json{{"action", r.action}});
-    Status lst = lineage->Record(edge);
-    if (!lst.ok()) {
-      return Fail(std::move(r), params,
-                  Status(lst.code(), "lineage could not be recorded: " + lst.message()));
-    }
-    r.parameters_json = DumpJson(params);
-    r.outcome = "allowed";
-    r.row_count = row_count;
-    r.keys = std::move(keys);
-    Result<AuditRecord> appended = audit->Append(std::move(r));
-    if (!appended.ok()) {
-      return Status(
-          appended.status().code(),
-          "the audit record could not be written, so the result is withheld: " + appended.status().message());
-    }
-    return Status::OK();
-  }
-
-  Result<ReadResult> ReadTable(const Caller& caller, const TableName& table, const ReadOptions& options,
-                               json* params, std::vector<std::string>* keys);
-  Result<governance::ChangeFeed> Changes(const Caller& caller, const TableName& table, int64_t start_version,
-                                         int64_t end_version, json* params, std::vector<std::string>* keys);
-  Result<IndexQueryResult> QueryIndex(const Caller& caller, const IndexRef& ref, const IndexQuery& query,
-                                      json* params, std::vector<std::string>* keys);
-};
+// struct Governed::Impl: access/internal/governed_impl.h.
 
 Governed::Governed() : impl_(std::make_unique<Impl>()) {}
 Governed::~Governed() = default;

@@ -16,6 +16,10 @@
 // There is no other way to read through this module; the service (issue #5)
 // and the CLI call only this.
 //
+// Writes and creates (CreateCatalog ... DeleteWhere, AuthorizeCreateIndex,
+// below; access/governed_writes.cc) follow the same pattern: privilege check
+// first, one audit record per call, one entry point per operation.
+//
 //   auto g = Governed::Open("demo.vesta").value();
 //   Caller alice = g->Authenticate(token).value();
 //   auto rows = g->ReadTable(alice, TableName::Parse("main.clinical.patients").value(), {});
@@ -36,7 +40,9 @@
 // other failure) with the message, row_count, and keys: the primary keys of
 // the rows returned as text (Value::ToString; invalid UTF-8 bytes as \xNN),
 // RAW even where the caller saw them masked: the audit log is a privileged
-// record of which patients were disclosed to whom. If the audit append of an
+// record of which patients were disclosed to whom. For a change feed each key
+// is listed once while row_count counts every image returned (an update's
+// pre- and post-image: 1 key, row_count 2). If the audit append of an
 // allowed call fails, the call fails with the append's error and returns
 // nothing (no unaudited reads); if the append of a denied or failed call
 // fails, the call's own error is returned, its message saying so.
@@ -114,6 +120,43 @@ struct IndexQueryResult {
   index::SearchPlan plan = index::SearchPlan::kExact;
   std::vector<std::string> policies_applied;  // row filter / mask policy names, for the audit
   std::string query_id;                       // the lineage node and audit parameter of this query
+};
+
+// --- Governed writes and creates (access/governed_writes.cc) -----------------
+
+// Tuning of one governed write (Append, Upsert, DeleteKeys, DeleteWhere).
+struct WriteOptions {
+  // Append / Upsert: recorded as the commit's "source" (e.g. the file
+  // ingested); shown in DESCRIBE HISTORY. Ignored by the deletes.
+  std::string source;
+  // Optimistic concurrency for read-modify-write: the table version the
+  // write is based on (Transaction::SetReadVersion). A commit since then that
+  // conflicts with the write (governance/store.h "Concurrency") makes it fail
+  // with Aborted. nullopt: the current version when the call starts. The
+  // caller's row filter and masks are resolved against the schema of this
+  // version. A negative version: InvalidArgument; one beyond the current
+  // version: NotFound; a vacuumed one: FailedPrecondition.
+  std::optional<int64_t> read_version;
+};
+
+// What a governed write did.
+struct WriteResult {
+  governance::TableName table;
+  // The version committed; -1 if the write changed nothing and so made no
+  // commit (an empty append, an upsert of identical rows, a delete that
+  // matched no row the caller may see).
+  int64_t version = -1;
+  int64_t read_version = -1;  // the version the write was based on
+  int64_t rows_added = 0;     // rows with new primary keys
+  int64_t rows_updated = 0;   // keys whose row was replaced (Upsert)
+  int64_t rows_removed = 0;   // keys deleted
+  // The caller's policies resolved for the write (all but Append), as
+  // EffectivePolicy::applied: the row filter limits the rows a delete
+  // reaches and an upsert may replace; masks, the values a DeleteWhere
+  // predicate sees.
+  std::vector<std::string> policies_applied;
+
+  int64_t rows_written() const { return rows_added + rows_updated + rows_removed; }
 };
 
 class Governed {
@@ -199,6 +242,188 @@ class Governed {
   // supported inside a search yet). Audit action "index.query"; lineage:
   // query <- index@version.
   Result<IndexQueryResult> QueryIndex(const Caller& caller, const IndexRef& index, const IndexQuery& query);
+
+  // --- Governed writes and creates ---------------------------------------------
+  // The same pattern as the reads: the caller's privileges are checked
+  // first (so a caller without them cannot tell a missing object from a
+  // forbidden one), then the operation runs, and exactly one audit record is
+  // appended per call: outcome "allowed", "denied" (PermissionDenied) or
+  // "error" (anything else), the securable's full name, the request's
+  // parameters and, for allowed calls, what was done (version committed,
+  // rows added / updated / removed; row_count = rows written). Audit keys
+  // are left empty for writes: the change feed at the committed version
+  // (Store::Changes) lists the keys a write touched.
+  // A denied or failed call changes nothing but the audit log; a data write
+  // (Append, Upsert, DeleteKeys, DeleteWhere) runs in one
+  // governance::Transaction, so a failed write commits nothing.
+  // Audit after success. The store commit (or create) and the audit append
+  // are separate SQLite transactions, the commit first: if the append then
+  // fails, the call returns Internal saying what was committed ("version 7
+  // of main.c.t was committed, but its audit record could not be written:
+  // ..."); do not retry it blindly. The commit is still attributable: the
+  // store's history records the principal of every commit (Store::History).
+  // Lineage is not recorded for writes.
+  // Ownership. The creator of a catalog, schema, table or index becomes its
+  // owner (Privileges::SetOwner; owners hold every privilege, MANAGE
+  // included, on the object and everything below it).
+  // Thread-safety: thread-safe, as every Governed call; concurrent writers
+  // to one table are serialised by the store (optimistic: a conflicting
+  // concurrent commit makes one of them fail with Aborted: retry it).
+
+  // Creates a catalog owned by the caller. Needs metastore admin (there is
+  // no CREATE CATALOG privilege in this model). Errors: PermissionDenied
+  // ("alice lacks metastore admin, needed to create catalog research");
+  // InvalidArgument (name); AlreadyExists unless if_not_exists (an existing
+  // catalog is then left as it is: its owner is not changed). Audit action
+  // "catalog.create", parameters {"if_not_exists", "created"}.
+  Status CreateCatalog(const Caller& caller, const std::string& catalog, bool if_not_exists = false);
+
+  // Creates schema `catalog`.`schema` owned by the caller. privileges.h has
+  // no CREATE SCHEMA privilege (Unity Catalog's), so this needs USE CATALOG
+  // and MANAGE on the catalog (its owner has both), or metastore admin.
+  // Errors: PermissionDenied naming the first missing privilege ("bob lacks
+  // USE CATALOG on catalog main", "bob lacks MANAGE on catalog main");
+  // InvalidArgument (names); NotFound (catalog); AlreadyExists unless
+  // if_not_exists (an existing schema keeps its owner). Audit action
+  // "schema.create".
+  Status CreateSchema(const Caller& caller, const std::string& catalog, const std::string& schema,
+                      bool if_not_exists = false);
+
+  // Creates a table at version 0 (Store::CreateTable) owned by the caller.
+  // Needs USE CATALOG, USE SCHEMA and CREATE TABLE on the schema
+  // (Privileges::CheckCreateTable). A new table starts with no grants but
+  // its owner's: direct grants left on the name by an earlier table of the
+  // same name (dropped without DropTable) are removed first. Its policies are
+  // not: row filters, masks and tags are keyed by name and apply to a table
+  // re-created under it (the safe direction, governance/policies.h).
+  // With options.if_not_exists, an existing table of the same schema is
+  // returned unchanged (owner and grants untouched).
+  // Errors: PermissionDenied; InvalidArgument (name, schema); NotFound
+  // (catalog, schema); AlreadyExists (unless if_not_exists and the same
+  // schema); if the owner cannot be recorded the new table is dropped again
+  // and the error returned. Audit action "table.create", parameters
+  // {"columns", "primary_key", "if_not_exists", "created"}.
+  Result<governance::TableInfo> CreateTable(const Caller& caller, const governance::TableName& table,
+                                            const Schema& schema,
+                                            const governance::CreateTableOptions& options = {});
+
+  // Drops a table with all its history (Store::DropTable), then every grant
+  // and the owner on it (Privileges::DropSecurable), so a table re-created
+  // under the name inherits none of them. Needs ownership or MANAGE on the
+  // table or an ancestor, with USE CATALOG and USE SCHEMA
+  // (Privileges::CheckManage), or metastore admin.
+  // What remains: the table's row filter, column masks and tags (keyed by
+  // name): a table re-created under the name is governed by them until its
+  // owner changes them, and an index built from the dropped table that is
+  // still served keeps its row filter and masks rather than losing them (an
+  // index's policies are its source table's, resolved by name). Grants on
+  // indexes built from the table are untouched (AuthorizeDropIndex). The
+  // policy and grant history and the audit log keep the dropped table's
+  // records.
+  // Errors: PermissionDenied; NotFound (table); if the grants cannot be
+  // removed after the table was dropped, that error, its message saying the
+  // table was dropped (CreateTable removes leftover grants in any case).
+  // Audit action "table.drop", parameters {"table_id", "version"} (the
+  // last version).
+  Status DropTable(const Caller& caller, const governance::TableName& table);
+
+  // Appends rows (Transaction::Append: every primary key must be new).
+  // Needs USE CATALOG, USE SCHEMA and MODIFY on the table
+  // (Privileges::CheckWrite); SELECT is not needed. Not restricted by the
+  // row filter: a caller may append rows they could not read back (as in
+  // Unity Catalog, where row filters do not restrict INSERT). Note that
+  // primary keys are unique across the table, so AlreadyExists tells a
+  // caller that a key exists even if their row filter hides its row (its
+  // values are not disclosed). Errors: PermissionDenied; NotFound (table);
+  // those of Transaction::Append at commit (AlreadyExists, InvalidArgument
+  // naming row and column, Aborted). Audit action "table.append",
+  // parameters {"rows", "source", "read_version", "version", "rows_added"}.
+  Result<WriteResult> Append(const Caller& caller, const governance::TableName& table, std::vector<Row> rows,
+                             const WriteOptions& options = {});
+
+  // Inserts new keys and replaces the rows of existing keys
+  // (Transaction::Upsert). Needs what Append needs. New rows and the new
+  // images of replaced rows are not restricted by the row filter (a caller
+  // may move a row out of their own view). But a caller may not replace a
+  // row their row filter hides: if any existing key of `rows` is hidden
+  // from them at the read version, the call is refused (PermissionDenied
+  // naming up to five such keys) and nothing is written; the read version is
+  // pinned, so a hidden row appearing concurrently under one of the keys
+  // makes the commit fail with Aborted instead of being overwritten.
+  // Upsert replaces whole rows: writing back values read through a column
+  // mask stores the masked values. Errors also: InvalidArgument for rows of
+  // the wrong width or with a NULL / ill-typed primary key;
+  // FailedPrecondition if the table's row filter does not bind against its
+  // schema (fails closed); those of Transaction::Upsert. Audit action
+  // "table.upsert", parameters as Append's plus "policies".
+  Result<WriteResult> Upsert(const Caller& caller, const governance::TableName& table, std::vector<Row> rows,
+                             const WriteOptions& options = {});
+
+  // Deletes the live rows with these primary keys that the caller's row
+  // filter lets them see (Transaction::DeleteKeys); keys that are unknown or
+  // hidden are ignored alike (rows_removed < keys.size()), so the call does
+  // not reveal which. Needs MODIFY and SELECT (each with USE CATALOG and USE
+  // SCHEMA; MODIFY is checked first): as in SQL (PostgreSQL: DELETE needs
+  // SELECT on the columns its condition reads), a delete chooses its rows by
+  // reading the table, and its row count tells the caller what matched.
+  // Keys given as text for a BIGINT key are coerced. With a row filter, the
+  // keys are looked up at the read version (the primary key column only,
+  // 1,000 keys per read) and the read version is pinned, so a key changed
+  // concurrently makes the commit fail with Aborted.
+  // Errors: PermissionDenied; NotFound (table);
+  // InvalidArgument (a NULL or ill-typed key); FailedPrecondition if the
+  // table's row filter does not bind against its schema (fails closed);
+  // Aborted. Audit action "table.delete", parameters {"keys" (count),
+  // "keys_visible", ...}.
+  Result<WriteResult> DeleteKeys(const Caller& caller, const governance::TableName& table,
+                                 std::vector<Value> keys, const WriteOptions& options = {});
+
+  // Deletes the live rows matching `predicate` (filter language;
+  // current_user() / is_member() are the caller's) among those the caller
+  // can see: the predicate is ANDed with the caller's row filter, and
+  // evaluated on masked values where a column is masked for the caller
+  // (RewriteFilterForMasks), so a delete can neither reach nor probe rows
+  // and values that ReadTable would not show them. Needs MODIFY and SELECT,
+  // as DeleteKeys. Errors: PermissionDenied; NotFound (table);
+  // InvalidArgument (empty or bad predicate); FailedPrecondition if the
+  // predicate names a column masked by a keyed hash or partial reveal (not
+  // expressible in the store's SQL: fail closed; delete by key instead) or
+  // the row filter does not bind; Aborted if the table changed since the
+  // read version (any concurrent commit conflicts with a DeleteWhere).
+  // A caller whose row filter hides every row deletes nothing (version -1).
+  // The effective predicate is also what the store records in the commit's
+  // parameters (Store::History), so the table's history shows the caller's
+  // folded row filter.
+  // Audit action "table.delete", parameters {"predicate" (as given),
+  // "effective_predicate" (with the row filter), ...}.
+  Result<WriteResult> DeleteWhere(const Caller& caller, const governance::TableName& table,
+                                  const std::string& predicate, const WriteOptions& options = {});
+
+  // Authorises creating index `index_name` on `table` and records the caller
+  // as the owner of the index securable. Needs SELECT (with USE CATALOG, USE
+  // SCHEMA) on the table and USE CATALOG, USE SCHEMA and CREATE INDEX on the
+  // index's schema (Privileges::CheckCreateIndex). The index itself is built
+  // by the caller (ingest/index_sync.h) and held by the service; this call
+  // does not build or register it. Direct grants left on the index name are
+  // removed before the owner is set.
+  // REQUIRES: the service serialises index creation per name (two concurrent
+  // calls for one free name may both succeed; the last owner wins).
+  // Errors: PermissionDenied; NotFound (table); AlreadyExists if the index
+  // securable already has an owner (an index of that name exists:
+  // AuthorizeDropIndex it first; this also stops a caller from taking over
+  // an existing index by "creating" it); InvalidArgument (names). Audit
+  // action "index.create", securable the index, parameters {"source",
+  // "source_version"}.
+  Status AuthorizeCreateIndex(const Caller& caller, const governance::TableName& table,
+                              const governance::TableName& index_name);
+
+  // Authorises dropping index `index_name` and removes every grant and the
+  // owner on it (Privileges::DropSecurable); the service then discards the
+  // index object. Needs ownership or MANAGE on the index or an ancestor,
+  // with USE CATALOG and USE SCHEMA (CheckManage), or metastore admin. An
+  // index without grants or owner is OK (nothing to remove). Errors:
+  // PermissionDenied; InvalidArgument (name). Audit action "index.drop".
+  Status AuthorizeDropIndex(const Caller& caller, const governance::TableName& index_name);
 
  private:
   Governed();
