@@ -32,8 +32,11 @@
 // a caller without them cannot tell a missing table from a forbidden one.
 //
 // Audit. Every call (and every failed Authenticate) appends exactly one
-// record: principal ("" if unauthenticated), action ("table.read",
-// "table.changes", "index.query", "auth.token"), securable (full name),
+// record: principal ("" if unauthenticated), action (reads: "table.read",
+// "table.changes", "index.query", "table.describe", "table.history",
+// "audit.query", "audit.export", "audit.verify", "lineage.query",
+// "auth.token"; writes and creates: see their section below), securable
+// (full name),
 // parameters (the request as given plus what was resolved: version read,
 // index version, policies applied, the query id, the token id), outcome
 // "allowed" / "denied" (PermissionDenied, Unauthenticated) / "error" (any
@@ -59,6 +62,7 @@
 
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -157,6 +161,14 @@ struct WriteResult {
   std::vector<std::string> policies_applied;
 
   int64_t rows_written() const { return rows_added + rows_updated + rows_removed; }
+};
+
+// What Governed::VerifyAudit found (governance::AuditLog::Verify).
+struct AuditVerification {
+  bool intact = false;          // the chain verified against its head
+  int64_t records_checked = 0;  // records whose hash and link were verified
+  int64_t first_bad_seq = -1;   // the first tampered record; -1 when intact
+  std::string problem;          // Verify's DataLoss message; "" when intact
 };
 
 class Governed {
@@ -424,6 +436,98 @@ class Governed {
   // index without grants or owner is OK (nothing to remove). Errors:
   // PermissionDenied; InvalidArgument (name). Audit action "index.drop".
   Status AuthorizeDropIndex(const Caller& caller, const governance::TableName& index_name);
+
+  // --- Governed metadata reads (access/governed_meta.cc) -----------------------
+  // The same pattern as the reads: privileges are checked first, then the
+  // call runs, and exactly one audit record is appended per call (outcome
+  // "allowed", "denied" for PermissionDenied, "error" otherwise). For these
+  // calls the audit row_count is the number of entries returned (commits,
+  // audit records, lines exported, lineage edges; 0 for DescribeTable) and
+  // the keys are empty (no table rows are returned). No lineage is recorded.
+  // An allowed call whose audit append fails fails with that error and
+  // returns nothing (ExportAudit: see there).
+
+  // DESCRIBE TABLE at `at` (current by default): the store's TableInfo
+  // (schema as of that version, comment, owner, properties, versions), except
+  // row_count, which counts only the rows the caller's row filter (resolved
+  // against the schema of that version, as ReadTable does) lets them see at
+  // that version: a filtered row does not exist for the caller, not even in
+  // counts. It equals the number of rows ReadTable(caller, table, {.at = at})
+  // returns. Needs USE CATALOG + USE SCHEMA + SELECT on the table (CheckRead).
+  // Cost: without a row filter for this caller, none beyond the store's
+  // describe; with one, one read of the primary key column at that version.
+  // Errors: PermissionDenied; NotFound (table, version); FailedPrecondition
+  // (vacuumed version, or a row filter that does not bind against that
+  // version's schema: fails closed, as ReadTable). Audit action
+  // "table.describe", parameters {"version" / "timestamp" as given,
+  // "version_read", "policies", "row_count" (the visible count)}.
+  Result<governance::TableInfo> DescribeTable(const Caller& caller, const governance::TableName& table,
+                                              const governance::VersionSpec& at = {});
+
+  // DESCRIBE HISTORY, newest first, at most `limit` entries (-1: all). Needs
+  // CheckRead on the table. Redaction: the store's commit parameters may
+  // hold what a caller must not see (a DeleteWhere's effective predicate
+  // embeds another caller's folded row filter and may compare masked columns
+  // with raw values; an ingest's source path), and row metrics count rows a
+  // row filter may hide. So unless the caller holds MANAGE on the table
+  // (owners, MANAGE grantees on it or an ancestor, metastore admins:
+  // Privileges::Has), each entry keeps table, version, timestamp, principal,
+  // operation and read_version, its parameters_json is "{}", and its
+  // rows_added / rows_removed / rows_updated are kept only when no row filter
+  // applies to the caller (the current schema's, as resolved by Policies)
+  // and are -1 ("withheld") otherwise, also when the row filter cannot be
+  // resolved. MANAGE holders get the entries as the store gives them.
+  // Errors: PermissionDenied; NotFound (table); InvalidArgument (limit <
+  // -1). Audit action "table.history", parameters {"limit", "redacted",
+  // "metrics_withheld"}; row_count = entries returned.
+  Result<std::vector<governance::CommitInfo>> History(const Caller& caller, const governance::TableName& table,
+                                                      int64_t limit = -1);
+
+  // The audit log, filtered (governance::AuditLog::Query; `q` as there).
+  // privileges.h has no privilege to read the audit log, so only metastore
+  // admins may: the log lists every principal's requests and the raw keys
+  // disclosed to them. Everyone else: PermissionDenied ("alice lacks
+  // metastore admin, needed to read the audit log"), audited. The query is
+  // itself audited after it ran (so its own record is not in its result).
+  // Errors also: InvalidArgument (q.Validate()). Audit action "audit.query",
+  // securable "", parameters: the filters given; row_count = records
+  // returned.
+  Result<std::vector<governance::AuditRecord>> QueryAudit(const Caller& caller, const governance::AuditQuery& q);
+
+  // Writes the matching records to `out` as JSON lines
+  // (AuditLog::ExportJsonLines). Metastore admins only, as QueryAudit. The
+  // export is audited after it was written (row_count = lines written): if
+  // that append fails, the call returns its error, but the lines are already
+  // in `out`. Errors also: as ExportJsonLines. Audit action "audit.export".
+  Status ExportAudit(const Caller& caller, const governance::AuditQuery& q, std::ostream& out);
+
+  // Verifies the audit chain (AuditLog::Verify). Metastore admins only.
+  // Tampering is a result, not an error: intact false, with the first bad
+  // record and Verify's message. Errors: PermissionDenied; an I/O error of
+  // Verify. Audited after the check (action "audit.verify", parameters
+  // {"intact", "records_checked", "first_bad_seq"}), so the check never
+  // covers its own record.
+  Result<AuditVerification> VerifyAudit(const Caller& caller);
+
+  // Lineage edges upstream / downstream of `node` (governance::Lineage;
+  // max_depth >= 1). Visibility: metastore admins see every edge. Any other
+  // caller may ask only about a node of kind "table" or "index" they may
+  // read (CheckRead on it: USE CATALOG + USE SCHEMA + SELECT), else
+  // PermissionDenied; query and job nodes are for admins only. Their walk
+  // goes only through nodes they may read: an edge is returned when its far
+  // end is a table or index they may read, and the walk continues only from
+  // such nodes, so neither a hidden node nor anything reached only through
+  // one appears (query nodes, hence the "read_by" edges of queries, are
+  // never shown to them). Depths are those of this restricted walk; each
+  // edge appears once; within a depth in recording order per node expanded.
+  // Errors also: InvalidArgument (max_depth < 1); ResourceExhausted beyond
+  // 100,000 edges. Audit action "lineage.query", securable node.name,
+  // parameters {"direction", "kind", "name", "version", "max_depth"};
+  // row_count = edges returned.
+  Result<std::vector<governance::LineageEdge>> Upstream(const Caller& caller, const governance::LineageNode& node,
+                                                        int max_depth = 8);
+  Result<std::vector<governance::LineageEdge>> Downstream(const Caller& caller,
+                                                          const governance::LineageNode& node, int max_depth = 8);
 
  private:
   Governed();

@@ -12,7 +12,10 @@
 // with random exempt groups. Then generated cases, each one (caller, read
 // path, user filter): ReadTable at the current and old versions with and
 // without predicates, projections and limits, Changes between random
-// versions, QueryIndex with random vectors, k, columns and filters.
+// versions, QueryIndex with random vectors, k, columns and filters,
+// DescribeTable now and at random versions (row_count must be the caller's
+// visible count) and History (no commit parameters without MANAGE, no row
+// metrics when the row filter hides rows).
 //
 // The oracle does not use access/: privileges come from a re-implementation
 // of the grant rules over the grants this test made; rows from the table
@@ -1195,6 +1198,96 @@ class World {
                keys_known ? &result_keys : nullptr);
   }
 
+  // DescribeTable: denied exactly when the oracle denies; otherwise
+  // row_count is the number of rows visible to the caller at that version.
+  void DescribeCase(const Who& w, const governance::VersionSpec& at, const std::string& label) {
+    const int64_t v = VersionAt(at);
+    const std::string where = Where(w, "DescribeTable", label + " v" + std::to_string(v));
+    Want want = Want::kOk;
+    if (!CanRead(w, SecurableType::kTable, table_)) {
+      want = Want::kDenied;
+    } else if (v > current_) {
+      want = Want::kNotFound;
+    }
+    const int64_t before = HeadSeq();
+    auto d = g_->DescribeTable(w.caller, table_, at);
+    Count("DescribeTable", want);
+    if (!ExpectStatus(where, want, d.status(), d.ok() ? d->row_count : 0) || !d.ok()) {
+      CheckAudit(where, w, "table.describe", table_.ToString(), before, d.status(), 0, nullptr);
+      return;
+    }
+    int64_t visible = 0;
+    for (const auto& [k, raw] : rows_at_[static_cast<size_t>(v)]) visible += Visible(w, raw) ? 1 : 0;
+    if (d->version != v) Fail(where, "described version " + std::to_string(d->version));
+    if (d->row_count != visible) {
+      Leak(where, std::string(d->row_count > visible ? "LEAK: " : "") + "row_count " +
+                      std::to_string(d->row_count) + ", visible rows " + std::to_string(visible));
+    }
+    if (visible > 0) ++rep_->nonempty_ok["DescribeTable"];
+    CheckAudit(where, w, "table.describe", table_.ToString(), before, d.status(), 0, nullptr);
+  }
+
+  // History: denied exactly when the oracle denies; without MANAGE, no
+  // commit parameters, and no row metrics when a row of some version is
+  // hidden from the caller.
+  void HistoryCase(const Who& w) {
+    const std::string where = Where(w, "History", "");
+    const Want want = CanRead(w, SecurableType::kTable, table_) ? Want::kOk : Want::kDenied;
+    const int64_t before = HeadSeq();
+    auto h = g_->History(w.caller, table_);
+    Count("History", want);
+    const std::vector<std::string> no_keys;
+    if (!ExpectStatus(where, want, h.status(), h.ok() ? static_cast<int64_t>(h->size()) : 0) || !h.ok()) {
+      CheckAudit(where, w, "table.history", table_.ToString(), before, h.status(), 0, nullptr);
+      return;
+    }
+    auto raw = g_->store().History(table_);
+    if (!Check(raw.status(), "raw History")) return;
+    if (h->size() != raw->size()) {
+      Fail(where, std::to_string(h->size()) + " entries, store has " + std::to_string(raw->size()));
+    }
+    const bool manage = Holds(w, Privilege::kManage, SecurableType::kTable, table_.ToString());
+    bool hidden_rows = false;
+    for (int64_t v = 0; v <= current_ && !hidden_rows; ++v) {
+      for (const auto& [k, r] : rows_at_[static_cast<size_t>(v)]) {
+        if (!Visible(w, r)) {
+          hidden_rows = true;
+          break;
+        }
+      }
+    }
+    for (size_t i = 0; i < h->size() && i < raw->size(); ++i) {
+      const governance::CommitInfo& c = (*h)[i];
+      const governance::CommitInfo& r = (*raw)[i];
+      if (c.version != r.version || c.operation != r.operation || c.principal != r.principal) {
+        Fail(where, "entry " + std::to_string(i) + " differs from the store's");
+      }
+      if (manage) {
+        if (c.parameters_json != r.parameters_json || c.rows_removed != r.rows_removed) {
+          Fail(where, "a MANAGE holder's entry " + std::to_string(i) + " is redacted");
+        }
+        continue;
+      }
+      if (c.parameters_json != "{}" && c.parameters_json != r.parameters_json) {
+        Fail(where, "entry " + std::to_string(i) + " parameters neither redacted nor the store's");
+      } else if (c.parameters_json != "{}" && r.parameters_json != "{}") {
+        Leak(where, "LEAK: commit parameters " + c.parameters_json + " shown without MANAGE");
+      }
+      const bool withheld = c.rows_added == -1 && c.rows_removed == -1 && c.rows_updated == -1;
+      if (hidden_rows && !withheld && (c.rows_added != 0 || c.rows_removed != 0 || c.rows_updated != 0)) {
+        Leak(where, "LEAK: row metrics of version " + std::to_string(c.version) +
+                        " shown to a caller whose row filter hides rows");
+      }
+      if (!withheld && (c.rows_added != r.rows_added || c.rows_removed != r.rows_removed ||
+                        c.rows_updated != r.rows_updated)) {
+        Fail(where, "row metrics of version " + std::to_string(c.version) + " differ from the store's");
+      }
+    }
+    if (!h->empty()) ++rep_->nonempty_ok["History"];
+    CheckAudit(where, w, "table.history", table_.ToString(), before, h.status(),
+               static_cast<int64_t>(h->size()), &no_keys);
+  }
+
   // Generated cases for every user and the admin.
   void RunGeneratedCases() {
     std::vector<std::string> callers = users_;
@@ -1248,6 +1341,22 @@ class World {
         if (rng_.Chance(0.3)) q.ef_search = static_cast<int>(16 + rng_.Below(200));
         QueryCase(w, main_, q, "");
       }
+      // Metadata: DescribeTable now and at a random (or future) version or
+      // timestamp; DESCRIBE HISTORY.
+      DescribeCase(w, {}, "current");
+      {
+        governance::VersionSpec at;
+        const size_t pick = rng_.Below(5);
+        if (pick < 3) {
+          at.version = static_cast<int64_t>(rng_.Below(static_cast<size_t>(current_ + 1)));
+        } else if (pick == 3) {
+          at.timestamp = commit_time_[1 + rng_.Below(static_cast<size_t>(current_))];
+        } else {
+          at.version = current_ + 1 + static_cast<int64_t>(rng_.Below(3));
+        }
+        DescribeCase(w, at, "time travel");
+      }
+      HistoryCase(w);
       // One edge case: errors must not come before the privilege check.
       switch (rng_.Below(4)) {
         case 0: {
