@@ -263,7 +263,7 @@ Result<ReadResult> Governed::ReadTable(const Caller& caller, const TableName& ta
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
   const int64_t version = r->version;
   VESTA_RETURN_IF_ERROR(impl_->Allow(std::move(rec), params, static_cast<int64_t>(r->rows.size()),
-                                     std::move(keys), {"table", table.ToString(), version}, query_id));
+                                     std::move(keys), {{"table", table.ToString(), version}}, query_id));
   return r;
 }
 
@@ -435,7 +435,7 @@ Result<governance::ChangeFeed> Governed::Changes(const Caller& caller, const Tab
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
   const int64_t version = r->end_version;
   VESTA_RETURN_IF_ERROR(impl_->Allow(std::move(rec), params, static_cast<int64_t>(r->changes.size()),
-                                     std::move(keys), {"table", table.ToString(), version}, query_id));
+                                     std::move(keys), {{"table", table.ToString(), version}}, query_id));
   return r;
 }
 
@@ -501,7 +501,10 @@ Result<IndexQueryResult> Governed::QueryIndex(const Caller& caller, const IndexR
   r->query_id = query_id;
   const int64_t version = r->index_version;
   VESTA_RETURN_IF_ERROR(impl_->Allow(std::move(rec), params, static_cast<int64_t>(r->rows.size()),
-                                     std::move(keys), {"index", index.name.ToString(), version}, query_id));
+                                     std::move(keys),
+                                     {{"index", index.name.ToString(), version},
+                                      {"table", index.source.ToString(), version}},
+                                     query_id));
   return r;
 }
 

@@ -77,6 +77,7 @@
 #include "governance/privileges.h"
 #include "governance/store.h"
 #include "index/vector_index.h"
+#include "ingest/index_sync.h"
 
 namespace vesta::access {
 
@@ -436,6 +437,23 @@ class Governed {
   // index without grants or owner is OK (nothing to remove). Errors:
   // PermissionDenied; InvalidArgument (name). Audit action "index.drop".
   Status AuthorizeDropIndex(const Caller& caller, const governance::TableName& index_name);
+
+  // Builds index `index_name` from its source table, or brings it forward
+  // from the table's change feed (ingest::SyncIndex: a build when it was
+  // never built, a rebuild with a reason when the feed cannot bring it
+  // forward), to `target_version` (nullopt: current), and records the
+  // lineage edge table@v -> index@v (relation "synced_from"). The index
+  // holds every row of the table, unfiltered (its readers' row filters apply
+  // inside their searches), so this needs SELECT on the table (CheckRead)
+  // and ownership or MANAGE on the index (CheckManage), or metastore admin.
+  // `index` is borrowed and must not be synced concurrently (ingest/
+  // index_sync.h). Errors: PermissionDenied; those of ingest::SyncIndex (the
+  // index is unchanged on error). Audit action "index.sync", securable the
+  // index, parameters {"source", "from_version", "to_version", "inserted",
+  // "updated", "deleted", "rebuilt", "reason"}.
+  Result<ingest::SyncReport> SyncIndex(const Caller& caller, const governance::TableName& index_name,
+                                       const ingest::IndexSource& source, index::VectorIndex& index,
+                                       std::optional<int64_t> target_version = std::nullopt);
 
   // --- Governed metadata reads (access/governed_meta.cc) -----------------------
   // The same pattern as the reads: privileges are checked first, then the

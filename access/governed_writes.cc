@@ -29,6 +29,7 @@ using governance::TableName;
 using internal::AuditText;
 using internal::DumpJson;
 using json = nlohmann::json;
+using internal::AllowDone;
 using internal::WriteKind;
 
 // Keys per IN (...) list when looking up keys; well under the filter
@@ -46,24 +47,6 @@ std::set<std::string> GroupSet(const Caller& caller) {
 bool IsBlank(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
-}
-
-// Appends the "allowed" record of a call whose effect is already durable
-// (`done` says what it was, for the error). The effect cannot be undone, so
-// a failed append is reported as Internal naming it: the caller must not
-// retry blindly.
-Status AllowDone(governance::AuditLog& audit, AuditRecord r, const json& params, int64_t row_count,
-                 const std::string& done) {
-  r.parameters_json = DumpJson(params);
-  r.outcome = "allowed";
-  r.row_count = row_count;
-  r.keys.clear();
-  Result<AuditRecord> appended = audit.Append(std::move(r));
-  if (!appended.ok()) {
-    return Status::Internal(done +
-                            ", but its audit record could not be written: " + appended.status().message());
-  }
-  return Status::OK();
 }
 
 // `key` as a value of the primary key's type (keys given as text for a
@@ -555,5 +538,23 @@ Status Governed::AuthorizeDropIndex(const Caller& caller, const TableName& index
   return AllowDone(*impl_->audit, std::move(rec), params, 0,
                    "the grants and owner of index " + index_name.ToString() + " were removed");
 }
+
+namespace internal {
+
+Status AllowDone(governance::AuditLog& audit, governance::AuditRecord r, const json& params, int64_t row_count,
+                 const std::string& done) {
+  r.parameters_json = DumpJson(params);
+  r.outcome = "allowed";
+  r.row_count = row_count;
+  r.keys.clear();
+  Result<governance::AuditRecord> appended = audit.Append(std::move(r));
+  if (!appended.ok()) {
+    return Status::Internal(done +
+                            ", but its audit record could not be written: " + appended.status().message());
+  }
+  return Status::OK();
+}
+
+}  // namespace internal
 
 }  // namespace vesta::access

@@ -41,6 +41,13 @@ Result<filter::BoundExpr> BindUserFilter(const std::string& text, const Schema& 
 // Internal otherwise.
 Result<std::string> StorePredicate(const std::vector<filter::Expr>& parts, const Schema& schema);
 
+// Appends the "allowed" record of a call whose effect is already durable
+// (`done` says what it was, for the error). The effect cannot be undone, so
+// a failed append is reported as Internal naming it: the caller must not
+// retry blindly.
+Status AllowDone(governance::AuditLog& audit, governance::AuditRecord r, const nlohmann::json& params,
+                 int64_t row_count, const std::string& done);
+
 // The data writes of Governed::Impl::Write.
 enum class WriteKind { kAppend, kUpsert, kDeleteKeys, kDeleteWhere };
 
@@ -106,18 +113,23 @@ struct Governed::Impl {
   // Records the lineage edge, then the allowed audit record: the gate of
   // every successful read. On error the caller must return it and nothing
   // else.
+  // `from`: what the result was read from (a table at a version; an index
+  // and its source table at the version the index reflects).
   Status Allow(governance::AuditRecord r, const nlohmann::json& params, int64_t row_count,
-               std::vector<std::string> keys, governance::LineageNode from, const std::string& query_id) {
-    governance::LineageEdge edge;
-    edge.from = std::move(from);
-    edge.to = {"query", query_id, -1};
-    edge.relation = "read_by";
-    edge.principal = r.principal;
-    edge.details_json = internal::DumpJson(nlohmann::json{{"action", r.action}});
-    Status lst = lineage->Record(edge);
-    if (!lst.ok()) {
-      return Fail(std::move(r), params,
-                  Status(lst.code(), "lineage could not be recorded: " + lst.message()));
+               std::vector<std::string> keys, std::vector<governance::LineageNode> from,
+               const std::string& query_id) {
+    for (governance::LineageNode& node : from) {
+      governance::LineageEdge edge;
+      edge.from = std::move(node);
+      edge.to = {"query", query_id, -1};
+      edge.relation = "read_by";
+      edge.principal = r.principal;
+      edge.details_json = internal::DumpJson(nlohmann::json{{"action", r.action}});
+      Status lst = lineage->Record(edge);
+      if (!lst.ok()) {
+        return Fail(std::move(r), params,
+                    Status(lst.code(), "lineage could not be recorded: " + lst.message()));
+      }
     }
     r.parameters_json = internal::DumpJson(params);
     r.outcome = "allowed";

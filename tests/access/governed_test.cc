@@ -812,6 +812,44 @@ TEST_F(GovernedQueryIndex, AnIndexBuiltFromAnotherTableIsRefused) {
   }
 }
 
+TEST_F(GovernedQueryIndex, SyncIndexNeedsManageAndSelectAndRecordsLineage) {
+  BuildIndex();  // built ungoverned at version 1
+  Commit([&](governance::Transaction& t) { return t.Upsert(table_, {Patient(900, "A")}); });  // version 2
+  const TableName& name = index_name_;
+
+  // alice may query the index but does not own or manage it: refused, index unchanged.
+  auto denied = g_->SyncIndex(As("alice"), name, source_, *index_);
+  EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Contains(denied.status().message(), "MANAGE")) << denied.status().message();
+  EXPECT_EQ(index_->snapshot()->version(), 1);
+  EXPECT_EQ(LastAudit().outcome, "denied");
+  EXPECT_EQ(LastAudit().action, "index.sync");
+
+  auto synced = g_->SyncIndex(As("admin"), name, source_, *index_);
+  ASSERT_TRUE(synced.ok()) << synced.status().ToString();
+  EXPECT_EQ(synced->from_version, 1);
+  EXPECT_EQ(synced->to_version, 2);
+  EXPECT_EQ(synced->inserted, 1);
+  EXPECT_EQ(index_->snapshot()->version(), 2);
+  AuditRecord a = LastAudit();
+  EXPECT_EQ(a.outcome, "allowed");
+  EXPECT_EQ(a.row_count, 1);
+
+  // index@2 <- table@2, and a query of the index chains back to the table.
+  auto up = g_->lineage().Upstream({"index", name.ToString(), 2});
+  ASSERT_TRUE(up.ok());
+  ASSERT_EQ(up->size(), 1u);
+  EXPECT_EQ(up->front().from.ToString(), "table main.clinical.patients@2");
+  EXPECT_EQ(up->front().relation, "synced_from");
+
+  // Syncing again when up to date changes nothing and records no new edge.
+  auto again = g_->SyncIndex(As("admin"), name, source_, *index_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->from_version, again->to_version);
+  EXPECT_EQ(g_->lineage().Upstream({"index", name.ToString(), 2})->size(), 1u);
+  EXPECT_TRUE(g_->audit().Verify().ok());
+}
+
 TEST_F(GovernedQueryIndex, RecordsLineageAndTheAuditRecord) {
   BuildIndex();
   auto r = Query("alice", {.vector = Embedding(6), .k = 4, .filter = "age >= 20", .ef_search = 64});
@@ -829,6 +867,13 @@ TEST_F(GovernedQueryIndex, RecordsLineageAndTheAuditRecord) {
   EXPECT_EQ(down->front().to.name, r->query_id);
   EXPECT_EQ(down->front().relation, "read_by");
   EXPECT_EQ(down->front().principal, "alice");
+  // The result also comes from the source table at the version the index reflects.
+  auto up = g_->lineage().Upstream({"query", r->query_id, -1});
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  std::vector<std::string> sources;
+  for (const auto& e : *up) sources.push_back(e.from.ToString());
+  std::sort(sources.begin(), sources.end());
+  EXPECT_EQ(sources, (std::vector<std::string>{"index main.clinical.patients_idx@1", "table main.clinical.patients@1"}));
 
   AuditRecord a = LastAudit();
   EXPECT_EQ(a.principal, "alice");
@@ -843,11 +888,12 @@ TEST_F(GovernedQueryIndex, RecordsLineageAndTheAuditRecord) {
   EXPECT_EQ(params["policies"].size(), 3u);
   EXPECT_EQ(a.keys.size(), 4u);
 
-  // Table reads record lineage too.
+  // Table reads record lineage too: the table at version 1 now feeds the
+  // index query above and this read.
   ReadResult t = Read("bob", {.limit = 2});
   auto reads = g_->lineage().Downstream({"table", "main.clinical.patients", 1});
   ASSERT_TRUE(reads.ok());
-  EXPECT_EQ(reads->size(), 1u);
+  EXPECT_EQ(reads->size(), 2u);
 }
 
 // --- Audit -------------------------------------------------------------------
