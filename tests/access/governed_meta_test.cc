@@ -12,10 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "access/governed.h"
+#include "tests/access/access_test_util.h"
 #include "tests/testing/temp_dir.h"
 
 namespace vesta::access {
 namespace {
+
+using testing::Pid;
 
 using governance::AuditQuery;
 using governance::AuditRecord;
@@ -30,11 +33,6 @@ using ::vesta::testing::TempDir;
 
 constexpr int kRows = 30;  // sites A, B, C by i % 3
 
-std::string Pid(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "P%03d", i);
-  return buf;
-}
 
 Schema PatientSchema() {
   Schema s;

@@ -17,10 +17,17 @@
 #include <vector>
 
 #include "ingest/index_sync.h"
+#include "tests/access/access_test_util.h"
 #include "tests/testing/temp_dir.h"
 
 namespace vesta::access {
 namespace {
+
+using testing::Contains;
+using testing::IsHex64;
+using testing::Cat;
+using testing::Sch;
+using testing::Pid;
 
 using governance::AuditQuery;
 using governance::AuditRecord;
@@ -39,11 +46,6 @@ constexpr int kRows = 60;  // sites A, B, C by i % 3: 20 rows each
 constexpr uint32_t kDim = 4;
 constexpr int kPid = 0, kSite = 1, kAge = 2, kMrn = 3, kName = 4, kZip = 5;
 
-std::string Pid(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "P%03d", i);
-  return buf;
-}
 std::string Site(int i) {
   return std::string(1, static_cast<char>('A' + i % 3));
 }
@@ -85,22 +87,8 @@ Row Patient(int i) {
   return Patient(i, Site(i));
 }
 
-bool IsHex64(const Value& v) {
-  if (!v.is_string() || v.as_string().size() != 64) return false;
-  return std::all_of(v.as_string().begin(), v.as_string().end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
-Securable Cat(const std::string& n) {
-  return Securable::Parse(SecurableType::kCatalog, n).value();
-}
-Securable Sch(const std::string& n) {
-  return Securable::Parse(SecurableType::kSchema, n).value();
-}
 
 // A store with main.clinical.patients (kRows rows at version 1), users and
 // groups, grants, a row filter by site and two masks:

@@ -15,10 +15,16 @@
 
 #include "access/governed.h"
 #include "ingest/index_sync.h"
+#include "tests/access/access_test_util.h"
 #include "tests/testing/temp_dir.h"
 
 namespace vesta::access {
 namespace {
+
+using testing::Contains;
+using testing::Cat;
+using testing::Sch;
+using testing::Pid;
 
 using governance::AuditRecord;
 using governance::MaskSpec;
@@ -31,11 +37,6 @@ using ::vesta::testing::TempDir;
 constexpr int kRows = 12;  // sites A, B, C by i % 3
 constexpr uint32_t kDim = 4;
 
-std::string Pid(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "P%03d", i);
-  return buf;
-}
 std::string Site(int i) {
   return std::string(1, static_cast<char>('A' + i % 3));
 }
@@ -65,16 +66,7 @@ Row Patient(int i) {
   return Patient(i, Site(i));
 }
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
-Securable Cat(const std::string& n) {
-  return Securable::Parse(SecurableType::kCatalog, n).value();
-}
-Securable Sch(const std::string& n) {
-  return Securable::Parse(SecurableType::kSchema, n).value();
-}
 
 // A store with catalog main and schema main.clinical (created and owned by
 // the metastore admin "admin" through the governed API) and the table

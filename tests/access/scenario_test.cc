@@ -41,10 +41,14 @@
 #include "access/governed.h"
 #include "ingest/demo_cohort.h"
 #include "ingest/index_sync.h"
+#include "tests/access/access_test_util.h"
 #include "tests/testing/temp_dir.h"
 
 namespace vesta::access {
 namespace {
+
+using testing::Contains;
+using testing::IsHex64;
 
 using governance::AuditRecord;
 using governance::MaskSpec;
@@ -83,16 +87,8 @@ const TableName kRadiomics = TableName::Parse("main.imaging.radiomics").value();
 const TableName kMutations = TableName::Parse("main.genomics.somatic_mutations").value();
 const TableName kRadiomicsIndex = TableName::Parse("main.imaging.radiomics_index").value();
 
-bool IsHex64(const Value& v) {
-  if (!v.is_string() || v.as_string().size() != 64) return false;
-  return std::all_of(v.as_string().begin(), v.as_string().end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 bool IsBarcode(const Value& v) {
   return v.is_string() && v.as_string().rfind("TCGA-", 0) == 0;
-}
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 std::vector<std::string> Sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
