@@ -3,6 +3,7 @@
 //   vesta init
 //   vesta table ingest main.clinical.patients patients.csv --primary-key patient_id
 //   vesta table show main.clinical.patients --where "age > 60" --version 1
+//   vesta serve --listen 127.0.0.1:8080
 //
 // Every command takes the global options --store PATH (default $VESTA_STORE,
 // else ./vesta-data/store.vesta) and --as PRINCIPAL (default $USER, else
@@ -25,7 +26,9 @@
 // Errors print one line on stderr, "vesta: <CODE>: <message>", where CODE is
 // the status code name (NOT_FOUND, ...) or USAGE for exit code 2.
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -34,6 +37,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -43,6 +47,8 @@
 #include "governance/store.h"
 #include "ingest/demo_cohort.h"
 #include "ingest/ingest.h"
+#include "access/governed.h"
+#include "service/server.h"
 #include "tools/column_spec.h"
 #include "tools/output.h"
 #include "tools/progress.h"
@@ -279,6 +285,7 @@ class Cli {
   void AddDemo();
   void AddAdmin();
   void AddAudit();
+  void AddServe();
 
   // "vesta table show": the deepest command the parser got to.
   std::string CommandPath() const;
@@ -305,6 +312,7 @@ Cli::Cli()
   AddInit();
   AddAdmin();
   AddAudit();
+  AddServe();
   AddCatalog();
   AddSchema();
   CLI::App* table =
@@ -377,6 +385,64 @@ int Cli::Run(int argc, char** argv) {
     return ExitCodeFor(st.code());
   }
   return kExitOk;
+}
+
+// --- serve ------------------------------------------------------------------------
+
+// Set by SIGINT / SIGTERM (from any thread); `vesta serve` polls it.
+std::atomic<bool> g_stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "signal handler needs a lock-free flag");
+extern "C" void OnStopSignal(int) { g_stop_requested.store(true); }
+
+// "HOST:PORT" -> host, port. Errors: InvalidArgument naming the text.
+Status ParseListen(const std::string& text, std::string* host, int* port) {
+  const size_t colon = text.rfind(':');
+  const std::string bad = "--listen must be HOST:PORT (e.g. 127.0.0.1:8080), got '" + text + "'";
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return Status::InvalidArgument(bad);
+  const std::string p = text.substr(colon + 1);
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return Status::InvalidArgument(bad);
+  *port = std::stoi(p);
+  if (*port > 65535) return Status::InvalidArgument(bad);
+  *host = text.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  return Status::OK();
+}
+
+void Cli::AddServe() {
+  CLI::App* cmd = AddCommand(&app_, "serve",
+                             "serve the store over HTTP (health, metrics, Unity-Catalog-shaped table routes; "
+                             "bearer tokens from `vesta admin`) until SIGINT or SIGTERM, then stop gracefully");
+  auto listen = std::make_shared<std::string>("127.0.0.1:8080");
+  auto threads = std::make_shared<int>(0);
+  cmd->add_option("--listen", *listen, "address to listen on, HOST:PORT (port 0: any free port)")
+      ->type_name("HOST:PORT")
+      ->capture_default_str();
+  cmd->add_option("--threads", *threads, "HTTP worker threads (0: one per core, at least 2)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  OnRun(cmd, [this, listen, threads]() -> Status {
+    service::ServerOptions options;
+    VESTA_RETURN_IF_ERROR(ParseListen(*listen, &options.host, &options.port));
+    options.worker_threads = *threads;
+    if (!fs::exists(g_.store)) {
+      return Status::NotFound("store '" + g_.store + "' does not exist (create it with `vesta init`)");
+    }
+    VESTA_ASSIGN_OR_RETURN(auto governed, access::Governed::Open(g_.store));
+    service::Server server(*governed, options);
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    VESTA_RETURN_IF_ERROR(server.Start());
+    std::cerr << "vesta: serving " << g_.store << " on http://" << options.host << ":" << server.port()
+              << " (SIGINT or SIGTERM to stop)" << std::endl;
+    while (!g_stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::cerr << "vesta: stopping: finishing in-flight requests" << std::endl;
+    server.Stop();
+    std::cerr << "vesta: stopped" << std::endl;
+    return Status::OK();
+  });
 }
 
 // --- admin, audit -------------------------------------------------------------------
