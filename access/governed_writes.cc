@@ -49,6 +49,17 @@ bool IsBlank(std::string_view s) {
                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
 }
 
+// Records `user` as the owner of securable `s`, which it has just created.
+// The object exists either way, so a failure says so.
+Status RecordCreatorAsOwner(governance::Privileges& privileges, const Securable& s, const std::string& user) {
+  Status owned = privileges.SetOwner(s, user, user);
+  if (owned.ok()) return owned;
+  return Status(owned.code(), s.ToString() +
+                                  " was created, but its owner could not be recorded (a metastore admin can set "
+                                  "it): " +
+                                  owned.message());
+}
+
 // `key` as a value of the primary key's type (keys given as text for a
 // BIGINT key are parsed, as Transaction::Commit does). Errors:
 // InvalidArgument for NULL or a value that is not of that type.
@@ -354,15 +365,7 @@ Status Governed::CreateCatalog(const Caller& caller, const std::string& catalog,
     if (made.code() == StatusCode::kAlreadyExists && if_not_exists) return Status::OK();
     VESTA_RETURN_IF_ERROR(made);
     created = true;
-    Status owned = impl_->privileges->SetOwner(s, caller.user, caller.user);
-    if (!owned.ok()) {
-      return Status(owned.code(),
-                    "catalog " + catalog +
-                        " was created, but its owner could not be recorded (a metastore admin can "
-                        "set it): " +
-                        owned.message());
-    }
-    return Status::OK();
+    return RecordCreatorAsOwner(*impl_->privileges, s, caller.user);
   }();
   params["created"] = created;
   if (!st.ok()) return impl_->Fail(std::move(rec), params, st);
@@ -394,15 +397,7 @@ Status Governed::CreateSchema(const Caller& caller, const std::string& catalog, 
     if (made.code() == StatusCode::kAlreadyExists && if_not_exists) return Status::OK();
     VESTA_RETURN_IF_ERROR(made);
     created = true;
-    Status owned = impl_->privileges->SetOwner(sch, caller.user, caller.user);
-    if (!owned.ok()) {
-      return Status(owned.code(),
-                    "schema " + full +
-                        " was created, but its owner could not be recorded (a metastore admin can "
-                        "set it): " +
-                        owned.message());
-    }
-    return Status::OK();
+    return RecordCreatorAsOwner(*impl_->privileges, sch, caller.user);
   }();
   params["created"] = created;
   if (!st.ok()) return impl_->Fail(std::move(rec), params, st);
