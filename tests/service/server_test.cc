@@ -218,11 +218,6 @@ TEST_F(ServerTest, MetricsNeedATokenAndCountRequestsByRoutePattern) {
   ASSERT_TRUE(Get(kTablePath, bob_token_));
   ASSERT_TRUE(Get("/api/2.1/unity-catalog/tables/main.clinical.other", admin_token_));
   ASSERT_TRUE(Get("/nope"));
-  auto r = Get("/metrics", admin_token_);
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->status, 200) << r->body;
-  EXPECT_EQ(r->get_header_value("Content-Type").rfind("text/plain", 0), 0u);
-  const std::string& m = r->body;
   const std::string tables = "route=\"/api/2.1/unity-catalog/tables/{full_name}\"";
   const std::vector<std::string> expected = {
        std::string("vesta_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"),
@@ -234,6 +229,25 @@ TEST_F(ServerTest, MetricsNeedATokenAndCountRequestsByRoutePattern) {
         "vesta_http_request_duration_seconds_count{" + tables + "} 3",
         "vesta_http_request_duration_seconds_bucket{" + tables + ",le=\"+Inf\"} 3",
         std::string("# TYPE vesta_http_request_duration_seconds histogram")};
+  // A request is counted by httplib's logger, after its response is sent: a
+  // client may see a response before that worker has counted it. Read the
+  // metrics until every request above shows (at most 5 s).
+  auto complete = [&](const httplib::Result& res) {
+    if (!res) return false;
+    for (const std::string& line : expected) {
+      if (res->body.find(line + "\n") == std::string::npos) return false;
+    }
+    return true;
+  };
+  httplib::Result r = Get("/metrics", admin_token_);
+  for (int attempt = 0; attempt < 100 && r && !complete(r); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    r = Get("/metrics", admin_token_);
+  }
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type").rfind("text/plain", 0), 0u);
+  const std::string& m = r->body;
   for (const std::string& line : expected) {
     EXPECT_NE(m.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << m;
   }
