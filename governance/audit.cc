@@ -245,7 +245,14 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& store_path) 
 
 AuditLog::~AuditLog() = default;
 
+namespace {
+thread_local uint64_t t_append_calls = 0;
+}  // namespace
+
+uint64_t AuditLog::AppendCallsOnThisThread() { return t_append_calls; }
+
 Result<AuditRecord> AuditLog::Append(AuditRecord r) {
+  ++t_append_calls;
   if (r.action.empty()) return Status::InvalidArgument("audit record action must not be empty");
   if (r.outcome != "allowed" && r.outcome != "denied" && r.outcome != "error") {
     return Status::InvalidArgument("audit record outcome must be allowed, denied or error, got '" +

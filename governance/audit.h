@@ -138,6 +138,13 @@ class AuditLog {
   // ResourceExhausted if the disk is full.
   Result<AuditRecord> Append(AuditRecord r);
 
+  // How many times Append has been called on the calling thread (by any
+  // AuditLog, whatever the outcome). The service compares it before and
+  // after serving a request to tell a request refused before any governed
+  // call (which it must audit itself) from one a governed call audited.
+  // Thread-safety: reads a thread_local.
+  static uint64_t AppendCallsOnThisThread();
+
   // Recomputes the chain from the first record and checks it against the
   // head. Returns OK if intact. Otherwise a DataLoss status naming the
   // first bad record, e.g.

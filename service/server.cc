@@ -20,42 +20,22 @@
 #include <nlohmann/json.hpp>
 
 #include "service/errors.h"
+#include "service/index_manager.h"
+#include "service/internal/http.h"
+#include "service/internal/routes.h"
 
 namespace vesta::service {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
+using internal::JsonDump;
+using internal::SetError;
+using internal::SetJson;
 
-constexpr char kUnmatched[] = "unmatched";
-constexpr char kTablesRoute[] = "/api/2.1/unity-catalog/tables/{full_name}";
 // Histogram bucket upper bounds, seconds (Prometheus "le").
 constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                             0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
-
-// What the access log and the metrics need of the request being served. A
-// request is served start to end (pre-routing, handler, response, logger) on
-// one worker thread, so this lives in a thread_local, reset per request.
-struct RequestState {
-  bool started = false;
-  Clock::time_point start;
-  std::string route = kUnmatched;
-  std::string principal;
-};
-thread_local RequestState t_request;
-
-std::string JsonDump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-void SetJson(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(JsonDump(body), "application/json");
-}
-
-void SetError(httplib::Response& res, const HttpError& e) {
-  res.status = e.http_status;
-  res.set_content(ErrorBody(e), "application/json");
-  if (e.http_status == 401) res.set_header("WWW-Authenticate", "Bearer");
-}
 
 std::string NowUtc() {
   auto now = std::chrono::system_clock::now();
@@ -85,20 +65,6 @@ std::string LabelValue(const std::string& v) {
   return out;
 }
 
-// The token after "Bearer " (scheme case-insensitive), or nullopt.
-std::optional<std::string> BearerToken(const httplib::Request& req) {
-  if (!req.has_header("Authorization")) return std::nullopt;
-  std::string h = req.get_header_value("Authorization");
-  constexpr std::string_view kScheme = "bearer ";
-  if (h.size() <= kScheme.size()) return std::nullopt;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(h[i])) != kScheme[i]) return std::nullopt;
-  }
-  size_t b = h.find_first_not_of(' ', kScheme.size());
-  if (b == std::string::npos) return std::nullopt;
-  return h.substr(b);
-}
-
 // The method as a metrics label: the standard ones, else "OTHER" (a client
 // can send any token as a method; labels must stay bounded).
 std::string MethodLabel(const std::string& method) {
@@ -106,54 +72,6 @@ std::string MethodLabel(const std::string& method) {
     if (method == m) return method;
   }
   return "OTHER";
-}
-
-std::string LowerTypeText(const DataType& t) {
-  std::string s = t.ToString();
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-// Unity Catalog's ColumnTypeName for a Vesta type.
-std::string UcTypeName(const DataType& t) {
-  switch (t.id) {
-    case TypeId::kBigint: return "LONG";
-    case TypeId::kDouble: return "DOUBLE";
-    case TypeId::kString: return "STRING";
-    case TypeId::kBoolean: return "BOOLEAN";
-    case TypeId::kDate: return "DATE";
-    case TypeId::kTimestamp: return "TIMESTAMP";
-    case TypeId::kVector: return "ARRAY";
-  }
-  return "STRING";
-}
-
-json TableInfoJson(const governance::TableInfo& info) {
-  json columns = json::array();
-  for (size_t i = 0; i < info.schema.columns.size(); ++i) {
-    const Column& c = info.schema.columns[i];
-    columns.push_back({{"name", c.name},
-                       {"type_text", LowerTypeText(c.type)},
-                       {"type_name", UcTypeName(c.type)},
-                       {"nullable", c.nullable},
-                       {"position", static_cast<int64_t>(i)},
-                       {"comment", c.comment}});
-  }
-  return {{"name", info.name.table},
-          {"catalog_name", info.name.catalog},
-          {"schema_name", info.name.schema},
-          {"full_name", info.name.ToString()},
-          {"table_type", "MANAGED"},
-          {"columns", columns},
-          {"owner", info.owner},
-          {"comment", info.comment},
-          {"properties", info.properties},
-          {"created_at", info.created_at.micros / 1000},
-          // Vesta extensions.
-          {"version", info.version},
-          {"current_version", info.current_version},
-          {"row_count", info.row_count},
-          {"primary_key", info.schema.primary_key}};
 }
 
 }  // namespace
@@ -197,38 +115,16 @@ struct Server::Impl {
 
   std::mutex log_mu;
 
-  // Authenticates the request's bearer token; on failure answers 401 and
-  // returns nullopt.
-  std::optional<access::Caller> Authenticate(const httplib::Request& req, httplib::Response& res) {
-    std::optional<std::string> token = BearerToken(req);
-    if (!token) {
-      SetError(res, {401, "UNAUTHENTICATED", "missing bearer token: send 'Authorization: Bearer <token>'"});
-      return std::nullopt;
-    }
-    auto caller = governed.Authenticate(*token);
-    if (!caller.ok()) {
-      SetError(res, ErrorFromStatus(caller.status()));
-      return std::nullopt;
-    }
-    t_request.principal = caller->user;
-    return std::move(caller).value();
-  }
-
-  // Registers a GET route: `route` is the label (the pattern as documented),
-  // `regex` httplib's pattern.
-  template <typename F>
-  void Get(const std::string& route, const std::string& regex, F handler) {
-    http.Get(regex, [route, handler](const httplib::Request& req, httplib::Response& res) {
-      t_request.route = route;
-      handler(req, res);
-    });
-  }
+  // The vector indexes served (created in Start, before the routes).
+  std::unique_ptr<IndexManager> indexes;
+  std::vector<std::string> routes;  // "METHOD pattern", as registered
 
   void Register() {
-    Get("/healthz", "/healthz", [](const httplib::Request&, httplib::Response& res) {
+    internal::Router router(http, governed);
+    router.RawGet("/healthz", "/healthz", [](const httplib::Request&, httplib::Response& res) {
       SetJson(res, 200, {{"status", "ok"}});
     });
-    Get("/readyz", "/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    router.RawGet("/readyz", "/readyz", [this](const httplib::Request&, httplib::Response& res) {
       auto catalogs = governed.store().ListCatalogs();
       if (!catalogs.ok()) {
         SetError(res, {503, "UNAVAILABLE", "store not ready: " + catalogs.status().ToString()});
@@ -236,26 +132,25 @@ struct Server::Impl {
       }
       SetJson(res, 200, {{"status", "ready"}});
     });
-    Get("/metrics", "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!Authenticate(req, res)) return;
+    router.RawGet("/metrics", "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!internal::AuthenticateOrAnswer(governed, req, res)) return;
       res.status = 200;
       res.set_content(RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
     });
-    Get(kTablesRoute, R"(/api/2\.1/unity-catalog/tables/([^/]+))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          auto caller = Authenticate(req, res);
-          if (!caller) return;
-          auto name = governance::TableName::Parse(req.matches[1].str());
-          if (!name.ok()) return SetError(res, ErrorFromStatus(name.status()));
-          auto info = governed.DescribeTable(*caller, *name);
-          if (!info.ok()) return SetError(res, ErrorFromStatus(info.status()));
-          SetJson(res, 200, TableInfoJson(*info));
-        });
+    internal::RegisterTableRoutes(router, [this](const governance::TableName& table, int64_t version) {
+      indexes->NotifyCommit(table, version);
+    });
+    internal::RegisterGovernanceRoutes(router);
+    internal::RegisterIndexRoutes(router, *indexes);
+    routes = router.routes();
 
-    http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-      t_request = RequestState{};
-      t_request.started = true;
-      t_request.start = Clock::now();
+    http.set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
+      internal::RequestState& r = internal::CurrentRequest();
+      r = internal::RequestState{};
+      r.started = true;
+      r.start = Clock::now();
+      r.audit_calls_at_start = governance::AuditLog::AppendCallsOnThisThread();
+      if (options.request_time_limit.count() > 0) r.deadline = r.start + options.request_time_limit;
       return httplib::Server::HandlerResponse::Unhandled;
     });
     // Called by httplib for every response with status >= 400 before it is
@@ -263,9 +158,14 @@ struct Server::Impl {
     // body too large, malformed request).
     http.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request& req, httplib::Response& res) {
-          if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-          SetError(res, ErrorForHttpStatus(res.status, req.method, req.path, options.max_body_bytes));
-          return httplib::Server::HandlerResponse::Handled;
+          auto answered = httplib::Server::HandlerResponse::Unhandled;
+          if (res.body.empty()) {
+            SetError(res, ErrorForHttpStatus(res.status, req.method, req.path, options.max_body_bytes));
+            answered = httplib::Server::HandlerResponse::Handled;
+          }
+          const std::string& route = internal::CurrentRequest().route;
+          if (route != "/healthz" && route != "/readyz") internal::AuditRefusedRequest(governed, req, res);
+          return answered;
         }));
     http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
       std::string what = "unknown exception";
@@ -282,7 +182,7 @@ struct Server::Impl {
                                {"level", "error"},
                                {"event", "unhandled_exception"},
                                {"method", req.method},
-                               {"route", t_request.route},
+                               {"route", internal::CurrentRequest().route},
                                {"what", what}})
                          .c_str());
       }
@@ -293,12 +193,11 @@ struct Server::Impl {
 
   // Records the finished request in the metrics and the access log.
   void Finish(const httplib::Request& req, const httplib::Response& res) {
-    double seconds = t_request.started
-                         ? std::chrono::duration<double>(Clock::now() - t_request.start).count()
-                         : 0.0;
-    const std::string route = t_request.route;
-    const std::string principal = t_request.principal;
-    t_request = RequestState{};
+    internal::RequestState& r = internal::CurrentRequest();
+    double seconds = r.started ? std::chrono::duration<double>(Clock::now() - r.start).count() : 0.0;
+    const std::string route = r.route;
+    const std::string principal = r.principal;
+    r = internal::RequestState{};
     {
       std::lock_guard<std::mutex> lock(metrics_mu);
       ++requests[{route, MethodLabel(req.method), res.status}];
@@ -372,6 +271,11 @@ Status Server::Start() {
   http.set_read_timeout(secs(o.read_timeout), usecs(o.read_timeout));
   http.set_write_timeout(secs(o.write_timeout), usecs(o.write_timeout));
   http.set_keep_alive_timeout(std::max<time_t>(1, secs(o.keep_alive_timeout)));
+  {
+    IndexManagerOptions io;
+    io.index_dir = o.index_dir.empty() ? impl_->governed.store().path() + ".indexes" : o.index_dir;
+    VESTA_ASSIGN_OR_RETURN(impl_->indexes, IndexManager::Open(impl_->governed, io));
+  }
   impl_->Register();
 
   int port = o.port;
@@ -413,6 +317,7 @@ void Server::Stop() {
   // the end of its current request before joining.
   impl_->http.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->indexes.reset();  // stops the CONTINUOUS sync thread
 }
 
 }  // namespace vesta::service

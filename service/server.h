@@ -82,6 +82,9 @@ struct ServerOptions {
   std::chrono::milliseconds request_time_limit{30000};
   // One JSON line per request on stderr.
   bool access_log = true;
+  // Directory of the vector index files (service/index_manager.h); "" =
+  // "<store path>.indexes".
+  std::string index_dir;
 
   // InvalidArgument for a port outside 0..65535, negative worker_threads,
   // max_body_bytes 0, or a non-positive timeout.
