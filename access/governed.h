@@ -127,6 +127,27 @@ struct IndexQueryResult {
   std::string query_id;                       // the lineage node and audit parameter of this query
 };
 
+// One page of an index scan (ScanIndex).
+struct IndexScanRequest {
+  // Return rows whose primary key is strictly greater than this (in the
+  // key's order: numeric for BIGINT, bytewise for STRING); NULL: from the
+  // first row.
+  Value after_primary_key;
+  size_t num_results = 100;  // 1..10,000
+  // Attribute columns to return (as IndexQuery::columns); empty = all
+  // synced columns. The vector is returned when include_vector.
+  std::vector<std::string> columns;
+  bool include_vector = true;
+};
+
+struct IndexScanResult {
+  std::vector<std::string> columns;  // primary key, requested columns, then the vector column if included
+  std::vector<Row> rows;             // in primary-key order, masked for the caller
+  Value last_primary_key;            // RAW key of the last row returned (NULL when no rows): the next page's after_primary_key
+  int64_t index_version = -1;        // the snapshot scanned
+  std::vector<std::string> policies_applied;
+};
+
 // --- Governed writes and creates (access/governed_writes.cc) -----------------
 
 // Tuning of one governed write (Append, Upsert, DeleteKeys, DeleteWhere).
@@ -255,6 +276,31 @@ class Governed {
   // supported inside a search yet). Audit action "index.query"; lineage:
   // query <- index@version.
   Result<IndexQueryResult> QueryIndex(const Caller& caller, const IndexRef& index, const IndexQuery& query);
+
+  // --- Index scans and index metadata (access/governed_scan.cc) ---------------
+
+  // Mosaic's scan: the index's rows in primary-key order, one page at a
+  // time, restricted to rows the source table's row filter lets the caller
+  // see (evaluated on each row's raw attributes in the pinned snapshot, as
+  // QueryIndex does inside its search) and masked. The same privileges as
+  // QueryIndex (USE CATALOG, USE SCHEMA, SELECT on the index). Errors:
+  // InvalidArgument (null index, num_results outside 1..10,000, unknown
+  // column, after_primary_key of the wrong type); FailedPrecondition as
+  // QueryIndex for a row filter the index cannot enforce. Audit action
+  // "index.scan", keys = the raw primary keys returned; lineage as
+  // QueryIndex (index@version -> query, read_by).
+  Result<IndexScanResult> ScanIndex(const Caller& caller, const IndexRef& index, const IndexScanRequest& request);
+
+  // Authorises describing an index (status, definition): USE CATALOG, USE
+  // SCHEMA and SELECT on the index (Privileges::CheckRead). Audit action
+  // "index.describe", securable the index.
+  Status DescribeIndex(const Caller& caller, const governance::TableName& index_name);
+
+  // The subset of `candidates` (index names) the caller may describe
+  // (CheckRead on each), in the given order. One audit record, action
+  // "index.list", row_count = names returned.
+  Result<std::vector<governance::TableName>> VisibleIndexes(const Caller& caller,
+                                                            const std::vector<governance::TableName>& candidates);
 
   // --- Governed writes and creates ---------------------------------------------
   // The same pattern as the reads: the caller's privileges are checked

@@ -1,0 +1,2 @@
+// Being written: see access/governed.h.
+#include "access/governed.h"
