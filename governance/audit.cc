@@ -245,6 +245,16 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& store_path) 
 
 AuditLog::~AuditLog() = default;
 
+Status AuditLog::Checkpoint() {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  int log_frames = 0;
+  int checkpointed = 0;
+  int rc = sqlite3_wal_checkpoint_v2(impl_->writer->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                     &checkpointed);
+  if (rc != SQLITE_OK) return impl_->writer->Error(rc, "audit checkpoint (WAL TRUNCATE)");
+  return Status::OK();
+}
+
 namespace {
 thread_local uint64_t t_append_calls = 0;
 }  // namespace

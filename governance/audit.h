@@ -138,6 +138,16 @@ class AuditLog {
   // ResourceExhausted if the disk is full.
   Result<AuditRecord> Append(AuditRecord r);
 
+  // Copies every committed page of the store's write-ahead log into the
+  // main database file and truncates the log to zero bytes
+  // (sqlite3_wal_checkpoint_v2, TRUNCATE), so the records appended so far
+  // are in the store file itself (e.g. before a server exits or a file
+  // copy is taken). Waits up to the busy timeout (10 s) for other writers
+  // and for readers of older snapshots. Errors: Unavailable if they do not
+  // finish in time (nothing is lost: the records stay in the WAL, which
+  // SQLite replays); Internal for an I/O error.
+  Status Checkpoint();
+
   // How many times Append has been called on the calling thread (by any
   // AuditLog, whatever the outcome). The service compares it before and
   // after serving a request to tell a request refused before any governed

@@ -669,6 +669,58 @@ Status Privileges::DropSecurable(const Securable& s, const std::string& by) {
   return txn.Commit();
 }
 
+Status Privileges::DropPrincipal(const std::string& principal, const std::string& by) {
+  VESTA_RETURN_IF_ERROR(ValidatePrincipal(principal, "principal"));
+  VESTA_RETURN_IF_ERROR(ValidatePrincipal(by, "acting principal"));
+  std::lock_guard<std::mutex> l(mu_);
+  Db& db = *db_;
+  TxnScope txn(&db, true);
+  VESTA_RETURN_IF_ERROR(txn.Begin());
+  VESTA_ASSIGN_OR_RETURN(Timestamp ts, HistoryTimestamp(db));
+  // (type, key, name, principal as stored) -> privileges
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::vector<Privilege>> grants;
+  {
+    VESTA_ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT securable_type, securable, name, principal, privilege FROM "
+                                              "gov_grants WHERE principal = ?1 COLLATE NOCASE"));
+    q.BindText(1, principal);
+    while (true) {
+      VESTA_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      auto p = ParsePrivilege(q.Text(4));
+      if (!p.ok()) return Status::Internal("corrupt grant: " + p.status().message());
+      grants[{q.Text(0), q.Text(1), q.Text(2), q.Text(3)}].push_back(*p);
+    }
+  }
+  std::vector<std::tuple<std::string, std::string, std::string, std::string>> owners;
+  {
+    VESTA_ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT securable_type, securable, name, owner FROM gov_owners "
+                                              "WHERE owner = ?1 COLLATE NOCASE"));
+    q.BindText(1, principal);
+    while (true) {
+      VESTA_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      owners.emplace_back(q.Text(0), q.Text(1), q.Text(2), q.Text(3));
+    }
+  }
+  for (const char* sql : {"DELETE FROM gov_grants WHERE principal = ?1 COLLATE NOCASE",
+                          "DELETE FROM gov_owners WHERE owner = ?1 COLLATE NOCASE"}) {
+    VESTA_ASSIGN_OR_RETURN(Stmt del, db.Prepare(sql));
+    del.BindText(1, principal);
+    VESTA_RETURN_IF_ERROR(del.Run());
+  }
+  for (auto& [k, privileges] : grants) {
+    const auto& [type, skey, name, stored] = k;
+    VESTA_ASSIGN_OR_RETURN(SecurableType t, ParseSecurableType(type));
+    std::sort(privileges.begin(), privileges.end());
+    VESTA_RETURN_IF_ERROR(AppendHistory(db, ts, by, "DROP", t, skey, name, stored, privileges));
+  }
+  for (const auto& [type, skey, name, owner] : owners) {
+    VESTA_ASSIGN_OR_RETURN(SecurableType t, ParseSecurableType(type));
+    VESTA_RETURN_IF_ERROR(AppendHistory(db, ts, by, "DROP OWNER", t, skey, name, owner, {}));
+  }
+  return txn.Commit();
+}
+
 // --- Privileges: reading ---------------------------------------------------------------
 
 Result<std::vector<PrivilegeAssignment>> Privileges::ListGrants(const Securable& s) {

@@ -245,6 +245,14 @@ class Privileges {
   // drop them separately. Dropping something without grants is OK.
   Status DropSecurable(const Securable& s, const std::string& by);
 
+  // Removes every grant to `principal` and every ownership it holds (names
+  // compared ignoring ASCII case, as Principals does), recording DROP / DROP
+  // OWNER history rows, so that a principal created later under the same
+  // name inherits nothing. Securables left without an owner are managed by
+  // MANAGE holders and metastore admins. Call it when a principal is
+  // dropped (access/Governed::DropPrincipal does). OK if it holds nothing.
+  Status DropPrincipal(const std::string& principal, const std::string& by);
+
   // --- Reading the grants ------------------------------------------------------
   // The direct grants on `s` (not inherited ones), by principal (sorted);
   // empty if none. Errors: InvalidArgument (securable).
