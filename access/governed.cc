@@ -511,81 +511,19 @@ Result<IndexQueryResult> Governed::QueryIndex(const Caller& caller, const IndexR
 Result<IndexQueryResult> Governed::Impl::QueryIndex(const Caller& caller, const IndexRef& ref,
                                                     const IndexQuery& query, json* params,
                                                     std::vector<std::string>* keys) {
-  VESTA_RETURN_IF_ERROR(privileges->CheckRead(caller.user, GroupSet(caller), Securable::Index(ref.name),
-                                              caller.metastore_admin));
-  if (ref.index == nullptr)
-    return Status::InvalidArgument("index " + ref.name.ToString() + ": no index given");
-
-  // One snapshot for the search and the attribute values returned.
-  const std::shared_ptr<const index::IndexSnapshot> snap = ref.index->snapshot();
+  // Privileges, one snapshot for the search and the attribute values
+  // returned, the source table's policies resolved against the index's
+  // columns, the row filter bound against its attributes (fails closed).
+  VESTA_ASSIGN_OR_RETURN(internal::PinnedIndex pinned, PinIndex(caller, ref, /*with_vector=*/false, params));
+  const std::shared_ptr<const index::IndexSnapshot>& snap = pinned.snap;
   const index::IndexSpec& spec = snap->spec();
-  (*params)["index_version"] = snap->version();
-  const std::string iname = ref.name.ToString();
-  const std::string sname = ref.source.ToString();
-  // The policies applied are those of ref.source: it must be the table the
-  // index was built from (ingest/index_sync.h records "<table>.<vector column>
-  // (table_id ...)" in spec.source). A direct-access index has no source.
-  if (!spec.source.empty()) {
-    const std::string prefix = sname + ".";
-    const bool same = spec.source.size() > prefix.size() &&
-                      EqualsIgnoreCase(std::string_view(spec.source).substr(0, prefix.size()), prefix);
-    if (!same) {
-      return Status::FailedPrecondition("index " + iname + " was built from " + spec.source + ", not from " +
-                                        sname + ": its source table's policies cannot be applied");
-    }
-  }
-
-  // The index's columns as its source table's: the primary key, then the
-  // attributes. attr_of[i]: column i's position in the attribute store, -1
-  // for a key that is not also an attribute.
-  Schema full;
-  full.columns.push_back(spec.primary_key);
-  full.primary_key = spec.primary_key.name;
-  std::vector<int> attr_of = {-1};
-  for (size_t i = 0; i < spec.attributes.columns.size(); ++i) {
-    const Column& c = spec.attributes.columns[i];
-    if (EqualsIgnoreCase(c.name, spec.primary_key.name)) {
-      attr_of[0] = static_cast<int>(i);
-      continue;
-    }
-    full.columns.push_back(c);
-    attr_of.push_back(static_cast<int>(i));
-  }
-
-  Result<EffectivePolicy> resolved = policies->Resolve(ref.source, full, caller.context);
-  if (!resolved.ok()) {
-    const Status& st = resolved.status();
-    if (st.code() != StatusCode::kFailedPrecondition) return st;
-    // A row filter (or a tag row-filter policy) that does not bind against
-    // the index's columns: the index cannot enforce it.
-    std::string column;
-    const std::string marker = "unknown column '";
-    if (size_t at = st.message().find(marker); at != std::string::npos) {
-      const size_t from = at + marker.size();
-      const size_t to = st.message().find('\'', from);
-      if (to != std::string::npos) column = st.message().substr(from, to - from);
-    }
-    std::string hint = column.empty()
-                           ? "sync the columns it uses (columns_to_sync)"
-                           : "add column '" + column + "' to the index's columns_to_sync and rebuild it";
-    return Status::FailedPrecondition("index " + iname +
-                                      " cannot enforce the row filter of its source table " + sname +
-                                      ", so it cannot be queried: " + st.message() + "; " + hint);
-  }
-  EffectivePolicy ep = std::move(resolved).value();
-  (*params)["policies"] = ep.applied;
+  const std::string& iname = pinned.name;
+  const Schema& full = pinned.columns;
+  const std::vector<int>& attr_of = pinned.attr_of;
+  const EffectivePolicy& ep = pinned.policy;
 
   std::vector<filter::Expr> parts;
-  if (ep.row_filter) {
-    Result<filter::BoundExpr> b = filter::Bind(ep.row_filter->expr(), spec.attributes);
-    if (!b.ok()) {
-      return Status::FailedPrecondition(
-          "index " + iname + " cannot enforce the row filter of its source table " + sname +
-          ": it uses the primary key column '" + spec.primary_key.name +
-          "', which is not a filterable attribute of the index (" + b.status().message() + ")");
-    }
-    parts.push_back(ep.row_filter->expr());
-  }
+  if (pinned.row_filter) parts.push_back(ep.row_filter->expr());
   if (!IsBlank(query.filter)) {
     VESTA_ASSIGN_OR_RETURN(filter::BoundExpr user, BindUserFilter(query.filter, full, caller));
     VESTA_ASSIGN_OR_RETURN(filter::BoundExpr rewritten, governance::RewriteFilterForMasks(user, ep));
@@ -611,20 +549,7 @@ Result<IndexQueryResult> Governed::Impl::QueryIndex(const Caller& caller, const 
     search_filter = std::move(b).value();
   }
 
-  // The columns returned (indices into `full`).
-  std::vector<size_t> out_cols;
-  if (query.columns.empty()) {
-    for (size_t i = 1; i < full.columns.size(); ++i) out_cols.push_back(i);
-  } else {
-    for (const std::string& c : query.columns) {
-      const int i = full.FindColumn(c);
-      if (i < 0) {
-        return Status::InvalidArgument("columns: '" + c + "' is not synced to index " + iname +
-                                       " (columns: " + ColumnList(full) + ")");
-      }
-      if (i > 0) out_cols.push_back(static_cast<size_t>(i));
-    }
-  }
+  VESTA_ASSIGN_OR_RETURN(const std::vector<size_t> out_cols, internal::SelectIndexColumns(pinned, query.columns));
 
   index::SearchRequest request;
   request.k = query.k;

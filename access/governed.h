@@ -35,7 +35,8 @@
 // record: principal ("" if unauthenticated), action (reads: "table.read",
 // "table.changes", "index.query", "table.describe", "table.history",
 // "audit.query", "audit.export", "audit.verify", "lineage.query",
-// "auth.token"; writes and creates: see their section below), securable
+// "auth.token", "index.scan", "index.describe", "index.list"; writes and creates: see their
+// section below), securable
 // (full name),
 // parameters (the request as given plus what was resolved: version read,
 // index version, policies applied, the query id, the token id), outcome
@@ -129,9 +130,12 @@ struct IndexQueryResult {
 
 // One page of an index scan (ScanIndex).
 struct IndexScanRequest {
-  // Return rows whose primary key is strictly greater than this (in the
-  // key's order: numeric for BIGINT, bytewise for STRING); NULL: from the
-  // first row.
+  // Return rows whose key, as the caller sees it, is strictly greater than
+  // this, in the key's order (numeric for BIGINT, bytewise for STRING); NULL:
+  // from the first row. Pass the previous page's last_primary_key. A BIGINT
+  // key may also be given as decimal text (Mosaic's JSON sends keys as
+  // strings). Where the caller sees the key as a keyed hash, this is a hash
+  // (STRING): see ScanIndex.
   Value after_primary_key;
   size_t num_results = 100;  // 1..10,000
   // Attribute columns to return (as IndexQuery::columns); empty = all
@@ -142,10 +146,17 @@ struct IndexScanRequest {
 
 struct IndexScanResult {
   std::vector<std::string> columns;  // primary key, requested columns, then the vector column if included
-  std::vector<Row> rows;             // in primary-key order, masked for the caller
-  Value last_primary_key;            // RAW key of the last row returned (NULL when no rows): the next page's after_primary_key
-  int64_t index_version = -1;        // the snapshot scanned
+  // In key order, one value per entry of `columns`, masked for the caller.
+  // The vector is the one the index stores (unit length under COSINE), as a
+  // VECTOR value.
+  std::vector<Row> rows;
+  // The key of the last row returned as the caller saw it (rows.back()[0]):
+  // the raw key, or its keyed hash; NULL when no rows (the scan is done).
+  // The next page's after_primary_key.
+  Value last_primary_key;
+  int64_t index_version = -1;  // the snapshot scanned (= source table version it reflects)
   std::vector<std::string> policies_applied;
+  std::string query_id;  // the lineage node and audit parameter of this scan
 };
 
 // --- Governed writes and creates (access/governed_writes.cc) -----------------
@@ -282,23 +293,61 @@ class Governed {
   // Mosaic's scan: the index's rows in primary-key order, one page at a
   // time, restricted to rows the source table's row filter lets the caller
   // see (evaluated on each row's raw attributes in the pinned snapshot, as
-  // QueryIndex does inside its search) and masked. The same privileges as
-  // QueryIndex (USE CATALOG, USE SCHEMA, SELECT on the index). Errors:
-  // InvalidArgument (null index, num_results outside 1..10,000, unknown
-  // column, after_primary_key of the wrong type); FailedPrecondition as
-  // QueryIndex for a row filter the index cannot enforce. Audit action
-  // "index.scan", keys = the raw primary keys returned; lineage as
-  // QueryIndex (index@version -> query, read_by).
+  // QueryIndex does inside its search) and masked. One snapshot is pinned
+  // per call: a page reflects index_version (which may be behind the
+  // table), and tombstoned (deleted or replaced) rows are never returned.
+  // The policies are resolved as for QueryIndex, against the index's columns
+  // plus, with include_vector, its vector column (so a mask on it applies).
+  // Paging by a masked key. The key the caller sees orders and positions the
+  // pages, so nothing masked reaches them (not even through the order):
+  //   - unmasked: the raw key; last_primary_key is the raw key;
+  //   - masked by a keyed hash (STRING keys): the 64-hex hash, ordered
+  //     bytewise; after_primary_key and last_primary_key are hashes; pages
+  //     are complete and disjoint as with raw keys (the hash is injective in
+  //     practice), but their order is that of the hashes;
+  //   - any other mask (NULL, constant, partial reveal): its values do not
+  //     identify rows, so the scan is refused (FailedPrecondition), whatever
+  //     after_primary_key is; QueryIndex and ReadTable remain.
+  // Paging is stateless: a page after key K taken from a later snapshot
+  // continues after K in that snapshot (rows added meanwhile after K appear,
+  // before K do not).
+  // Cost per page: the row filter's bitmap (index/filter_bitmap.h), one key
+  // comparison per visible row (plus one HMAC per visible row when the key
+  // is hashed), a linear selection of the page (nth_element) and a sort of
+  // the page only: O(visible + num_results log num_results); nothing is
+  // cached between pages.
+  // The same privileges as QueryIndex (USE CATALOG, USE SCHEMA, SELECT on
+  // the index), checked first. Errors: PermissionDenied; InvalidArgument
+  // (null index, num_results outside 1..10,000, an unknown column or the
+  // vector column in request.columns, after_primary_key of the wrong type:
+  // not the key's type, or not a STRING when the key is hashed);
+  // FailedPrecondition as QueryIndex for a row filter the index cannot
+  // enforce or an index built from another table, for a key masked by
+  // anything but a keyed hash (above), and for include_vector when the
+  // vector column cannot be told (spec().source does not name it and the
+  // source table has no single VECTOR column of the index's dimension): its
+  // mask could not be resolved.
+  // Audit action "index.scan", parameters {"source", "after_primary_key",
+  // "num_results", "columns", "include_vector", "query_id", "index_version",
+  // "policies", "key_order", "visible_rows"}, keys = the RAW primary keys
+  // returned; lineage as QueryIndex (index@version and table@version ->
+  // query, read_by).
   Result<IndexScanResult> ScanIndex(const Caller& caller, const IndexRef& index, const IndexScanRequest& request);
 
   // Authorises describing an index (status, definition): USE CATALOG, USE
-  // SCHEMA and SELECT on the index (Privileges::CheckRead). Audit action
-  // "index.describe", securable the index.
+  // SCHEMA and SELECT on the index (Privileges::CheckRead). Returns OK or
+  // PermissionDenied naming the missing privilege (an unknown index is
+  // indistinguishable from a forbidden one: the service keeps the catalog of
+  // indexes and answers NotFound only after this succeeds). Audit action
+  // "index.describe", securable the index, row_count 0; no lineage.
   Status DescribeIndex(const Caller& caller, const governance::TableName& index_name);
 
   // The subset of `candidates` (index names) the caller may describe
-  // (CheckRead on each), in the given order. One audit record, action
-  // "index.list", row_count = names returned.
+  // (CheckRead on each), in the given order; a forbidden name is left out,
+  // not an error. Errors: a privilege lookup's storage error (audited as
+  // "error"). One audit record, action "index.list", securable "",
+  // parameters {"candidates" (count), "indexes" (the names returned)},
+  // row_count = names returned; no lineage.
   Result<std::vector<governance::TableName>> VisibleIndexes(const Caller& caller,
                                                             const std::vector<governance::TableName>& candidates);
 
@@ -500,6 +549,307 @@ class Governed {
   Result<ingest::SyncReport> SyncIndex(const Caller& caller, const governance::TableName& index_name,
                                        const ingest::IndexSource& source, index::VectorIndex& index,
                                        std::optional<int64_t> target_version = std::nullopt);
+
+  // --- Catalog listings and restore (access/governed_catalog.cc) ---
+  // The same pattern as the calls above: privileges first, exactly one audit
+  // record per call (outcome "allowed", "denied" for PermissionDenied,
+  // "error" otherwise; no keys, no lineage). A listing returns only what the
+  // caller may use or read, so it never discloses the names of objects
+  // hidden from them; its audit row_count is the number of entries returned.
+
+  // A catalog or schema as listed. `owner` is the governance owner
+  // (Privileges::Owner), "" when none was recorded. The store keeps no
+  // comment or creation time for catalogs and schemas.
+  struct CatalogListing {
+    std::string name;
+    std::string owner;
+  };
+  struct SchemaListing {
+    std::string catalog;
+    std::string name;
+    std::string owner;
+  };
+
+  // The catalogs the caller holds USE CATALOG on (directly, through a group,
+  // an ALL PRIVILEGES grant or ownership: Privileges::Has); every catalog for
+  // a metastore admin. Sorted by name. Errors: store errors. Audit action
+  // "catalog.list", securable "".
+  Result<std::vector<CatalogListing>> ListCatalogs(const Caller& caller);
+
+  // The schemas of `catalog` the caller holds USE SCHEMA on (every schema
+  // for a metastore admin), sorted by name. Needs USE CATALOG on the catalog,
+  // checked first (so a caller without it cannot tell a missing catalog from
+  // a forbidden one). Errors: InvalidArgument (name); PermissionDenied
+  // ("bob lacks USE CATALOG on catalog main"); NotFound (catalog). Audit
+  // action "schema.list", securable the catalog.
+  Result<std::vector<SchemaListing>> ListSchemas(const Caller& caller, const std::string& catalog);
+
+  // The tables of `catalog` (of `schema` when not empty) the caller may read
+  // (Privileges::CheckRead: USE CATALOG + USE SCHEMA + SELECT), sorted by
+  // name, each as Store::DescribeTable gives it at the current version
+  // except row_count, which is -1: counting would need the caller's row
+  // filter per table (use DescribeTable). Needs USE CATALOG on the catalog,
+  // and USE SCHEMA on `schema` when one is given, checked first.
+  // A table dropped between listing and describing is skipped.
+  // Errors: InvalidArgument (names); PermissionDenied; NotFound (catalog,
+  // schema). Audit action "table.list", securable the catalog or schema,
+  // parameters {"catalog", "schema", "candidates", "visible"}.
+  Result<std::vector<governance::TableInfo>> ListTables(const Caller& caller, const std::string& catalog,
+                                                        const std::string& schema = "");
+
+  // Makes the rows and schema of `table` those of `version` again, as a new
+  // commit (Store: Transaction::Restore, operation RESTORE), pinned to the
+  // version current when the call starts (a concurrent commit makes it fail
+  // with Aborted: retry). Needs MODIFY and SELECT (Privileges::CheckWrite,
+  // then CheckRead; as a delete, a restore chooses rows by reading the
+  // table). Row filters: a restore rewrites every row of the table,
+  // including rows the caller's row filter hides (it could delete them or
+  // bring back old values), so it is refused (PermissionDenied naming the
+  // row filter) whenever a row filter applies to the caller on the table
+  // (EffectivePolicy::row_filter at the current schema is set); if the
+  // caller's policies cannot be resolved the call fails closed with that
+  // error. MANAGE does not waive this: a caller restricted by a row filter
+  // asks one who is not (or the filter's owner changes it). Column masks do
+  // not restrict a restore (it discloses nothing).
+  // Errors: PermissionDenied; NotFound (table, version beyond the current
+  // one); InvalidArgument (version < 0); FailedPrecondition (vacuumed
+  // version); Aborted. Audit action "table.restore", parameters
+  // {"restore_version", "read_version", "version", "rows_added",
+  // "rows_updated", "rows_removed", "policies"}; row_count = rows written.
+  Result<WriteResult> RestoreTable(const Caller& caller, const governance::TableName& table, int64_t version);
+
+  // Append or Upsert of rows decoded against the table's schema: for the
+  // service, whose rows arrive as JSON and need the schema to be typed. The
+  // call checks MODIFY (Privileges::CheckWrite) first, then takes the schema
+  // at options.read_version (current by default), calls `decode` with it and
+  // runs Append (upsert false) or Upsert with the rows, the write pinned to
+  // that version (options.read_version is set to it, so a column added
+  // concurrently makes the write fail with Aborted instead of mis-typing
+  // rows). Neither a caller without MODIFY nor one whose rows do not decode
+  // learns anything of the schema the privilege check protects. `decode`
+  // returns the rows or an error (InvalidArgument naming the row and the
+  // column), which is returned as is and audited; nothing is committed.
+  // Exactly one audit record, action "table.append" / "table.upsert" as
+  // Append / Upsert (a decode error: outcome "error", parameters {"stage":
+  // "decode"}).
+  using RowDecoder = std::function<Result<std::vector<Row>>(const Schema& schema)>;
+  Result<WriteResult> WriteDecodedRows(const Caller& caller, const governance::TableName& table, bool upsert,
+                                       const RowDecoder& decode, WriteOptions options = {});
+
+  // --- Governed administration (access/governed_admin.cc) ---
+  // Principals and groups, tokens, grants and owners, row filters, column
+  // masks, tags and tag policies. The governance components do not authorise
+  // their callers ("the service checks first"): these calls do, with the
+  // pattern of every Governed call: the privilege check first (so a caller
+  // without it learns nothing about the object), then validation and the
+  // change, and exactly one audit record per call, outcome "allowed",
+  // "denied" (PermissionDenied) or "error" (anything else), keys empty,
+  // row_count = the entries a listing returned (0 otherwise), parameters =
+  // the request as given plus the caller's "token_id". A denied or failed
+  // call changes nothing but the audit log. A change is durable before its
+  // audit record is appended: if that append fails, the call returns
+  // Internal naming what was done (do not retry it blindly); a read whose
+  // append fails returns that error and nothing else.
+  // A token's plaintext is never in an audit record, a parameter or a
+  // message.
+  //
+  // Who may:
+  //   principals, groups, tag policies: metastore admins ("bob lacks
+  //     metastore admin, needed to create principal carol");
+  //   tokens: a user for their own tokens; metastore admins for anyone's;
+  //   grants, owners, row filters, column masks, tag changes: ownership or
+  //     MANAGE on the securable or an ancestor with USE CATALOG / USE SCHEMA
+  //     (Privileges::CheckManage), or metastore admin;
+  //   reading grants, effective permissions, row filters, masks, tags: see
+  //     each call.
+  // Names. Principal names are checked with Principals::ValidateName
+  // (InvalidArgument naming the field) and resolved to the spelling given at
+  // creation before they are stored in a grant, an owner or a membership
+  // (Privileges compares names exactly; Principals ignores case). Securable
+  // names are checked by Securable::Parse / TableName::Parse.
+  // Existence. Privileges and policies are keyed by name, so existence is
+  // checked after the privilege check, only for callers who passed it:
+  // NotFound "table main.c.t does not exist" (catalogs and schemas in the
+  // store's catalog, tables in the store, an index by its owner, which
+  // AuthorizeCreateIndex records).
+
+  // A principal with its memberships (DescribePrincipal).
+  struct PrincipalDetails {
+    governance::PrincipalInfo info;
+    std::vector<std::string> groups;                 // every group containing it, transitively, sorted
+    std::vector<governance::PrincipalInfo> members;  // a group's direct members; empty for a user
+  };
+
+  // Creates a user or a group and returns it. Metastore admins only.
+  // Errors: PermissionDenied; InvalidArgument (name); AlreadyExists (a user
+  // or group of that name, in any case). Audit action "principal.create",
+  // securable "", parameters {"name", "kind"}.
+  Result<governance::PrincipalInfo> CreatePrincipal(const Caller& caller, const std::string& name,
+                                                    governance::PrincipalKind kind);
+  // Drops a user or group (Principals::DropPrincipal: its memberships are
+  // removed and a user's live tokens revoked). Metastore admins only; a
+  // caller cannot drop themselves (FailedPrecondition), nor the metastore
+  // admin group. Its grants and ownerships are removed too
+  // (Privileges::DropPrincipal), so a principal later created under the name
+  // inherits nothing; securables it owned are left to MANAGE holders and
+  // metastore admins.
+  // Errors: PermissionDenied; InvalidArgument (name); NotFound. Audit action
+  // "principal.drop", parameters {"name", "kind"}.
+  Status DropPrincipal(const Caller& caller, const std::string& name);
+  // Every principal, or those of one kind, sorted by name ignoring case.
+  // Metastore admins only. Audit action "principal.list", parameters
+  // {"kind"}; row_count = principals returned.
+  Result<std::vector<governance::PrincipalInfo>> ListPrincipals(
+      const Caller& caller, std::optional<governance::PrincipalKind> kind = std::nullopt);
+  // One principal with its groups and, for a group, its direct members.
+  // Metastore admins, or a user describing themselves. Errors:
+  // PermissionDenied; InvalidArgument (name); NotFound. Audit action
+  // "principal.describe", parameters {"name"}.
+  Result<PrincipalDetails> DescribePrincipal(const Caller& caller, const std::string& name);
+  // Adds `member` (a user or group) to `group` / removes a direct
+  // membership. Metastore admins only. Errors: PermissionDenied;
+  // InvalidArgument (names; `group` is a user); NotFound (either principal;
+  // RemoveMember: not a direct member); AlreadyExists (AddMember: already a
+  // direct member); FailedPrecondition (AddMember: the group would contain
+  // itself, the message naming the cycle). Audit actions
+  // "group.member.add" / "group.member.remove", parameters {"group",
+  // "member"}.
+  Status AddMember(const Caller& caller, const std::string& group, const std::string& member);
+  Status RemoveMember(const Caller& caller, const std::string& group, const std::string& member);
+
+  // A token just issued.
+  struct NewToken {
+    std::string token;          // the plaintext, "vst_..."; returned once, never stored or audited
+    governance::TokenInfo info;  // its metadata (token_id, user, created_at, expires_at, ...)
+  };
+  // The longest token lifetime IssueToken accepts (about 100 years).
+  static constexpr int64_t kMaxTokenLifetimeSeconds = int64_t{100} * 366 * 24 * 3600;
+  // Issues a bearer token for `user` ("" = the caller), expiring
+  // `lifetime_seconds` from now (nullopt: never). A user may issue tokens
+  // for themselves; metastore admins for any user. Errors: PermissionDenied
+  // ("bob lacks metastore admin, needed to issue a token for alice");
+  // InvalidArgument (lifetime outside 1..kMaxTokenLifetimeSeconds, a group,
+  // a comment over 1,000 bytes); NotFound (user). Audit action
+  // "token.issue", parameters {"user", "lifetime_seconds", "comment",
+  // "issued_token_id"} (never the token).
+  Result<NewToken> IssueToken(const Caller& caller, const std::string& user,
+                              std::optional<int64_t> lifetime_seconds, const std::string& comment);
+  // The tokens of `user` ("" = the caller), oldest first: all of them with
+  // include_inactive, else only those neither revoked nor expired. Own
+  // tokens, or metastore admins for anyone's. Never the token or its hash.
+  // Errors: PermissionDenied; NotFound (user). Audit action "token.list",
+  // parameters {"user", "include_inactive"}; row_count = tokens returned.
+  Result<std::vector<governance::TokenInfo>> ListTokens(const Caller& caller, const std::string& user,
+                                                        bool include_inactive = false);
+  // Revokes a token by id; it stops authenticating at once (revoking a
+  // revoked token is OK). A user may revoke their own tokens; metastore
+  // admins any. A non-admin naming a token that is not theirs gets
+  // PermissionDenied whether or not it exists (token ids of others are not
+  // disclosed). Errors also: InvalidArgument (empty id); NotFound (admins:
+  // unknown id). Audit action "token.revoke", parameters {"token_id",
+  // "user" (when known)}.
+  Status RevokeToken(const Caller& caller, const std::string& token_id);
+
+  // The direct grants on `s` (Privileges::ListGrants), by principal.
+  // Callers who may manage `s` (CheckManage, or metastore admin) see every
+  // assignment, and NotFound for a securable that does not exist. Any other
+  // caller sees only the assignments to themselves and to the groups they
+  // are in (what EffectivePermissions would tell them), without an
+  // existence check, so they cannot probe for names. `principal` (optional)
+  // keeps only that principal's assignment (compared ignoring case).
+  // Errors: InvalidArgument (securable, principal name); NotFound. Audit
+  // action "grant.get", securable s.full_name, parameters
+  // {"securable_type", "principal", "only_own"}; row_count = assignments.
+  Result<std::vector<governance::PrivilegeAssignment>> GetPermissions(
+      const Caller& caller, const governance::Securable& s,
+      const std::optional<std::string>& principal = std::nullopt);
+  // Unity Catalog's PATCH permissions: applies `changes` to `s` atomically
+  // (Privileges::UpdatePermissions) and returns the new direct grants.
+  // Needs CheckManage on `s` or metastore admin (so nobody can grant
+  // themselves anything without it). Each change's principal must exist
+  // when it adds privileges (a remove-only change may name a dropped
+  // principal, to clean up its grants) and is stored in its spelling at
+  // creation. Errors: PermissionDenied ("bob lacks MANAGE on table
+  // main.c.t"); InvalidArgument naming the change ("changes[1].principal:
+  // ...", an empty change list, a privilege that cannot apply to s's type,
+  // one both added and removed); NotFound (securable; "changes[0].principal:
+  // principal 'x' does not exist"). Audit action "grant.update", parameters
+  // {"securable_type", "changes": [{"principal", "add", "remove"}]}.
+  Result<std::vector<governance::PrivilegeAssignment>> UpdatePermissions(
+      const Caller& caller, const governance::Securable& s,
+      std::vector<governance::PermissionsChange> changes);
+  // Every privilege `principal` ("" = the caller; a user or a group) holds
+  // on `s`, with its source (Privileges::EffectivePermissions; a group is
+  // evaluated as a principal with its own groups). Anyone may ask about
+  // themselves (no existence check: answered by name, as GetPermissions);
+  // asking about another principal needs CheckManage on `s` or metastore
+  // admin, and then NotFound for a securable that does not exist.
+  // Errors: PermissionDenied; InvalidArgument; NotFound (principal,
+  // securable). Audit action "grant.effective", parameters
+  // {"securable_type", "principal"}; row_count = entries.
+  Result<std::vector<governance::EffectivePrivilege>> EffectivePermissions(const Caller& caller,
+                                                                           const governance::Securable& s,
+                                                                           const std::string& principal = "");
+  // Makes `owner` (a user or group; stored in its spelling at creation) the
+  // owner of `s`. Needs CheckManage on `s` or metastore admin. Errors:
+  // PermissionDenied; InvalidArgument; NotFound (securable, owner). Audit
+  // action "owner.set", parameters {"securable_type", "owner",
+  // "previous_owner"}.
+  Status SetOwner(const Caller& caller, const governance::Securable& s, const std::string& owner);
+
+  // Row filters (Policies::SetRowFilter ...). Each needs CheckManage on the
+  // table or metastore admin: the filter text itself may disclose what a
+  // caller is kept from. Set: NotFound (table), InvalidArgument naming the
+  // problem (syntax, unknown column); the filter is bound against the
+  // table's current schema. Drop: NotFound if there is none (no existence
+  // check of the table: a dropped table's filter can be removed). Get: the
+  // text or nullopt; NotFound if there is none and the table does not
+  // exist. Audit actions "policy.row_filter.set" (parameters {"filter"}),
+  // "policy.row_filter.drop", "policy.row_filter.get"; securable the table.
+  Status SetRowFilter(const Caller& caller, const governance::TableName& table, const std::string& filter);
+  Status DropRowFilter(const Caller& caller, const governance::TableName& table);
+  Result<std::optional<std::string>> GetRowFilter(const Caller& caller, const governance::TableName& table);
+
+  // Column masks, with the same privileges and existence rules as row
+  // filters. Set: a kConstant constant that does not fit the column's type
+  // as given is converted from its text where it parses (a string for a
+  // DATE, an integer for a DOUBLE). Errors: NotFound (table, column: the
+  // message lists the columns; Drop: no mask on the column);
+  // InvalidArgument (column name empty, the mask: see
+  // Policies::SetColumnMask). List: the table's direct masks by column.
+  // Audit actions "policy.column_mask.set" (parameters {"column", "mask"}),
+  // "policy.column_mask.drop" ({"column"}), "policy.column_mask.list";
+  // securable the table.
+  Status SetColumnMask(const Caller& caller, const governance::TableName& table, const std::string& column,
+                       const governance::MaskSpec& mask);
+  Status DropColumnMask(const Caller& caller, const governance::TableName& table, const std::string& column);
+  Result<std::vector<std::pair<std::string, governance::MaskSpec>>> ListColumnMasks(
+      const Caller& caller, const governance::TableName& table);
+
+  // Governed tags on a table (column nullopt) or one of its columns. Set and
+  // Unset need CheckManage on the table or metastore admin; List needs read
+  // access to the table (CheckRead) or CheckManage. Errors: PermissionDenied;
+  // NotFound (table, column; Unset: no such tag; List: no tag and no table);
+  // InvalidArgument (key 1..255 bytes, value at most 1,000 bytes of UTF-8).
+  // Audit actions "tag.set" (parameters {"column", "key", "value"}),
+  // "tag.unset" ({"column", "key"}), "tag.list"; securable the table.
+  Status SetTag(const Caller& caller, const governance::TableName& table,
+                const std::optional<std::string>& column, const std::string& key, const std::string& value);
+  Status UnsetTag(const Caller& caller, const governance::TableName& table,
+                  const std::optional<std::string>& column, const std::string& key);
+  Result<std::vector<governance::Tag>> ListTags(const Caller& caller, const governance::TableName& table);
+
+  // Tag policies (ABAC), metastore admins only. Create: policy.kind kMask
+  // uses policy.mask, kRowFilter policy.filter (parsed here, bound per table
+  // when resolved); created_by / created_at are ignored and set; returns the
+  // policy as stored. Errors: PermissionDenied; AlreadyExists;
+  // InvalidArgument (name, tag key, mask, filter syntax); NotFound (Drop).
+  // Audit actions "tag_policy.create" (parameters {"name", "kind",
+  // "tag_key", "tag_value", "mask" | "filter"}), "tag_policy.drop"
+  // ({"name"}), "tag_policy.list"; securable "".
+  Result<governance::TagPolicy> CreateTagPolicy(const Caller& caller, const governance::TagPolicy& policy);
+  Status DropTagPolicy(const Caller& caller, const std::string& name);
+  Result<std::vector<governance::TagPolicy>> ListTagPolicies(const Caller& caller);
 
   // --- Governed metadata reads (access/governed_meta.cc) -----------------------
   // The same pattern as the reads: privileges are checked first, then the

@@ -1,6 +1,8 @@
 // Private to access/*.cc: the state behind a Governed and the helpers its
 // .cc files share (governed.cc: the reads; governed_writes.cc: writes and
-// creates). Not part of any public API; nothing outside access/ includes it.
+// creates; governed_index.cc: index syncs and PinIndex, the first steps of
+// every index read; governed_scan.cc: index scans and index metadata).
+// Not part of any public API; nothing outside access/ includes it.
 //
 // Thread-safety: as Governed (every component is thread-safe; rng is guarded
 // by rng_mu).
@@ -50,6 +52,38 @@ Status AllowDone(governance::AuditLog& audit, governance::AuditRecord r, const n
 
 // The data writes of Governed::Impl::Write.
 enum class WriteKind { kAppend, kUpsert, kDeleteKeys, kDeleteWhere };
+
+// An index pinned for one governed read (ScanIndex; QueryIndex resolves the
+// same way): one snapshot, the index's columns as its source table's, and
+// the caller's policies on them. Made by Governed::Impl::PinIndex.
+struct PinnedIndex {
+  std::shared_ptr<const index::IndexSnapshot> snap;  // read everything from this
+  std::string name;                                  // the index's full name
+  std::string source;                                // its source table's full name
+  // The primary key (entry 0), then the attribute columns other than the key
+  // (named as in the source table), then, if asked for, the vector column.
+  Schema columns;
+  // Per entry of `columns`: its column in snap->attributes(); -1 for the key
+  // when it is not also an attribute, and for the vector column.
+  std::vector<int> attr_of;
+  // The vector column's entry in `columns`; -1 when not asked for. Entries
+  // [0, filterable) are the key and the attributes.
+  int vector_column = -1;
+  size_t filterable = 0;
+  // The caller's policies, resolved against `columns`: masks[i] is the mask
+  // of columns[i] (the vector column's included).
+  governance::EffectivePolicy policy;
+  // policy.row_filter bound against spec().attributes; folded (no
+  // EvalContext needed); nullopt when no row filter applies to the caller.
+  std::optional<filter::BoundExpr> row_filter;
+};
+
+// The entries of pinned.columns[0, filterable) that `requested` names
+// (ignoring case, in order; naming the key, entry 0, adds nothing); empty:
+// every attribute column. Errors: InvalidArgument naming the column and
+// listing the index's columns.
+Result<std::vector<size_t>> SelectIndexColumns(const PinnedIndex& pinned,
+                                               const std::vector<std::string>& requested);
 
 }  // namespace internal
 
@@ -152,6 +186,28 @@ struct Governed::Impl {
                                          std::vector<std::string>* keys);
   Result<IndexQueryResult> QueryIndex(const Caller& caller, const IndexRef& ref, const IndexQuery& query,
                                       nlohmann::json* params, std::vector<std::string>* keys);
+
+  // The first steps of every index read (access/governed_index.cc): checks
+  // USE CATALOG + USE SCHEMA + SELECT on the index (first, so a caller
+  // without them learns nothing else), pins the current snapshot (recording
+  // "index_version" in *params), checks that the index was built from
+  // ref.source, resolves the source table's policies for the caller against
+  // the index's columns (recording "policies") and binds the row filter
+  // against the attribute store. With `with_vector`, the vector column (as
+  // named in spec().source, else the source table's one VECTOR column of the
+  // index's dimension: one DescribeTable) is among the columns, so that its
+  // mask applies. Errors: PermissionDenied; InvalidArgument for a null
+  // index; FailedPrecondition for an index built from another table, a row
+  // filter naming a column the index does not sync or its primary key (the
+  // index cannot enforce it: fail closed, naming the column), or, with
+  // `with_vector`, a vector column that cannot be told (neither named in
+  // spec().source nor the source table's one VECTOR column of the index's
+  // dimension: its mask would be unknown).
+  Result<internal::PinnedIndex> PinIndex(const Caller& caller, const IndexRef& ref, bool with_vector,
+                                         nlohmann::json* params);
+  Result<IndexScanResult> ScanIndex(const Caller& caller, const IndexRef& ref,
+                                    const IndexScanRequest& request, nlohmann::json* params,
+                                    std::vector<std::string>* keys);
 
   // Governed data writes (access/governed_writes.cc): authorise, apply the
   // caller's row filter and masks where the operation reads, commit in one

@@ -13,9 +13,11 @@
 // path, user filter): ReadTable at the current and old versions with and
 // without predicates, projections and limits, Changes between random
 // versions, QueryIndex with random vectors, k, columns and filters,
-// DescribeTable now and at random versions (row_count must be the caller's
-// visible count) and History (no commit parameters without MANAGE, no row
-// metrics when the row filter hides rows).
+// ScanIndex paged through to the end with random page sizes, columns,
+// starting keys and the vector (sometimes masked), DescribeIndex and
+// VisibleIndexes, DescribeTable now and at random versions (row_count must
+// be the caller's visible count) and History (no commit parameters without
+// MANAGE, no row metrics when the row filter hides rows).
 //
 // The oracle does not use access/: privileges come from a re-implementation
 // of the grant rules over the grants this test made; rows from the table
@@ -30,11 +32,17 @@
 // visible set (ReadTable, Changes), min(k, visible passing) index results
 // whose distances equal an exact search over the visible passing rows
 // (FLAT / exact plans; recall >= 0.95 on average for graph and IVF plans);
+// for ScanIndex, pages that together hold exactly the visible rows of the
+// version the index reflects, each once, in the order of the key the caller
+// sees (raw, or its keyed hash; other key masks refuse the scan), every page
+// full but the last; exactly the readable indexes listed;
 // (4) exactly one audit record with the principal, action, securable, outcome,
-// row count and keys; the audit chain verifies at the end of each seed.
+// row count and keys (per page for scans); the audit chain verifies at the
+// end of each seed.
 // Targeted probes (LeakProbe.*) cover filters on masked columns by raw value,
-// paging by a masked key, SELECT on the table but not the index (and the
-// reverse), a row filter the index cannot enforce, and bad tokens.
+// paging by a masked key (ReadTable and ScanIndex), SELECT on the table but
+// not the index (and the reverse), a row filter the index cannot enforce,
+// and bad tokens.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -309,7 +317,8 @@ StatusCode WantCode(Want w) {
 
 class World {
  public:
-  World(uint64_t seed, Report* report) : seed_(seed), rng_(seed * 0x9E3779B97F4A7C15ull + 17), rep_(report) {}
+  World(uint64_t seed, Report* report)
+      : seed_(seed), rng_(seed * 0x9E3779B97F4A7C15ull + 17), scan_rng_(seed * 0xC2B2AE3D27D4EB4Full + 5), rep_(report) {}
 
   // --- Setup ------------------------------------------------------------------------------
 
@@ -474,6 +483,17 @@ class World {
     if (rng_.Chance(0.3)) {
       const int col = rng_.Pick(std::vector<int>{kScore, kClinician, kCohort, kMrn});
       if (!SetTagMask(col, RandomMask(col), rng_.Chance(0.5))) return false;
+    }
+    // A mask on the vector column (what ScanIndex returns with the rows),
+    // drawn from the scan generator so that the cases above stay as they were.
+    if (scan_rng_.Chance(0.3)) {
+      MaskModel m;
+      m.kind = scan_rng_.Chance(0.5) ? MaskSpec::kNull : MaskSpec::kConstant;
+      if (m.kind == MaskSpec::kConstant) m.constant = Value::Vec(std::vector<float>(kDim, 0.0f));
+      for (int g = 0; g < kGroups; ++g) {
+        if (scan_rng_.Chance(0.3)) m.exempt.push_back("g" + std::to_string(g));
+      }
+      if (!SetMask(kEmbedding, m)) return false;
     }
     return true;
   }
@@ -1198,6 +1218,220 @@ class World {
                keys_known ? &result_keys : nullptr);
   }
 
+  // One ScanIndex paging: `page` rows at a time from `start` (NULL: the
+  // first row) until an empty page; `bad` names one invalid argument to
+  // send instead ("num_results", "column", "after_type").
+  struct ScanSpec {
+    size_t page = 100;
+    std::vector<std::string> columns;
+    bool include_vector = false;
+    Value start;
+    std::string bad;
+  };
+
+  // ScanIndex: refused exactly when the oracle refuses (privileges first;
+  // a key masked by anything but a keyed hash cannot be scanned);
+  // otherwise the pages, concatenated, are exactly the rows of the version
+  // the index reflects that the caller may see, masked, each once, ordered
+  // by the key the caller sees (raw, or its keyed hash), after `start`;
+  // every page is full but the last, ends in last_primary_key, and is one
+  // audit record listing its raw keys.
+  void ScanCase(const Who& w, TestIndex& ti, const ScanSpec& s, const std::string& label) {
+    const std::string where =
+        Where(w, "ScanIndex", ti.name.ToString() + " " + label + " page=" + std::to_string(s.page) +
+                                  (s.start.is_null() ? "" : " after=" + Show(s.start)) +
+                                  (s.columns.empty() ? "" : " columns=" + Join(s.columns)) +
+                                  (s.include_vector ? " +vector" : "") + (s.bad.empty() ? "" : " bad=" + s.bad));
+    const auto& pk_mask = w.masks[static_cast<size_t>(kPid)];
+    const bool hashed = pk_mask && pk_mask->kind == MaskSpec::kKeyedHash;
+    IndexScanRequest req;
+    req.num_results = s.page;
+    req.columns = s.columns;
+    req.include_vector = s.include_vector;
+    req.after_primary_key = s.start;
+    if (s.bad == "num_results") req.num_results = scan_rng_.Chance(0.5) ? 0 : 10001;
+    if (s.bad == "column") req.columns.push_back(scan_rng_.Chance(0.5) ? "stie" : "embedding");
+    if (s.bad == "after_type") req.after_primary_key = Value::Int(7);
+    Want want = Want::kOk;
+    if (!CanRead(w, SecurableType::kIndex, ti.name)) {
+      want = Want::kDenied;
+    } else {
+      if (row_filter_expr_) {
+        const filter::Expr folded = governance::ResolveCallerFunctions(*row_filter_expr_, w.ctx);
+        for (const std::string& c : filter::ReferencedColumns(folded)) {
+          if (!Contains(ti.synced, c)) want = Want::kPrecondition;
+        }
+      }
+      if (want == Want::kOk && (s.bad == "num_results" || s.bad == "column")) want = Want::kInvalid;
+      if (want == Want::kOk && pk_mask && !hashed) want = Want::kPrecondition;
+      if (want == Want::kOk && !req.after_primary_key.is_null() && !req.after_primary_key.is_string()) {
+        want = Want::kInvalid;
+      }
+    }
+    // The oracle: (key the caller sees, masked projected row, raw key), in order.
+    std::vector<int> cols;  // table columns after the key
+    for (const std::string& c : s.columns.empty() ? ti.synced : s.columns) {
+      const int i = schema_.FindColumn(c);
+      if (i != kPid) cols.push_back(i);  // naming the key adds nothing
+    }
+    if (s.include_vector) cols.push_back(kEmbedding);
+    std::vector<int> out_cols = {kPid};
+    out_cols.insert(out_cols.end(), cols.begin(), cols.end());
+    struct Expected {
+      std::string key;
+      Row row;
+      std::string raw_key;
+    };
+    std::vector<Expected> expected;
+    for (const auto& [k, raw] : rows_at_[static_cast<size_t>(ti.version)]) {
+      if (!Visible(w, raw)) continue;
+      const Value shown = MaskValue(w, kPid, raw[kPid]);
+      if (!shown.is_string()) continue;  // only reached when the scan is refused
+      if (!req.after_primary_key.is_null() && req.after_primary_key.is_string() &&
+          !(req.after_primary_key.as_string() < shown.as_string()))
+        continue;
+      Row row;
+      for (int c : out_cols) row.push_back(MaskValue(w, c, raw[c]));
+      expected.push_back({shown.as_string(), std::move(row), k});
+    }
+    std::sort(expected.begin(), expected.end(), [](const Expected& a, const Expected& b) { return a.key < b.key; });
+
+    std::vector<std::string> want_names = {"patient_id"};
+    for (int c : cols) want_names.push_back(schema_.columns[static_cast<size_t>(c)].name);
+    std::vector<Row> got;
+    const size_t max_calls = expected.size() / std::max<size_t>(s.page, 1) + 3;
+    for (size_t call = 0;; ++call) {
+      const int64_t before = HeadSeq();
+      auto r = g_->ScanIndex(w.caller, IndexRef{ti.name, table_, ti.index.get()}, req);
+      Count("ScanIndex", want);
+      const int64_t returned = r.ok() ? static_cast<int64_t>(r->rows.size()) : 0;
+      ExpectStatus(where, want, r.status(), returned);
+      if (!r.ok()) {
+        CheckAudit(where, w, "index.scan", ti.name.ToString(), before, r.status(), returned, nullptr);
+        return;
+      }
+      // From here r is OK; if the oracle refused it, ExpectStatus recorded a
+      // failure and the rows are checked below as leaks.
+      if (call == 0 && Lower(Join(r->columns)) != Lower(Join(want_names))) {
+        Fail(where, "columns " + Join(r->columns) + ", expected " + Join(want_names));
+      }
+      if (r->index_version != ti.version) {
+        Fail(where, "index_version " + std::to_string(r->index_version) + ", expected " + std::to_string(ti.version));
+      }
+      const size_t from = std::min(got.size(), expected.size());
+      const size_t want_n = std::min(s.page, expected.size() - from);
+      if (r->rows.size() != want_n) {
+        Fail(where, "page " + std::to_string(call) + " has " + std::to_string(r->rows.size()) + " rows, expected " +
+                        std::to_string(want_n) + " (" + std::to_string(expected.size()) + " visible after the start, " +
+                        std::to_string(from) + " returned before)");
+      }
+      std::vector<std::string> page_keys;
+      for (size_t i = from; i < from + r->rows.size() && i < expected.size(); ++i) page_keys.push_back(expected[i].raw_key);
+      const bool keys_known = want == Want::kOk && page_keys.size() == r->rows.size();
+      CheckAudit(where, w, "index.scan", ti.name.ToString(), before, r.status(), returned,
+                 keys_known ? &page_keys : nullptr);
+      if (r->rows.empty()) {
+        if (!r->last_primary_key.is_null()) Fail(where, "an empty page with last_primary_key " + Show(r->last_primary_key));
+        break;
+      }
+      if (Canon(r->last_primary_key) != Canon(r->rows.back()[0])) {
+        Fail(where, "last_primary_key " + Show(r->last_primary_key) + " is not the page's last key " +
+                        Show(r->rows.back()[0]));
+      }
+      got.insert(got.end(), r->rows.begin(), r->rows.end());
+      req.after_primary_key = r->last_primary_key;
+      if (call + 1 >= max_calls || want != Want::kOk) {
+        if (want == Want::kOk) Fail(where, "the scan did not end after " + std::to_string(call + 1) + " pages");
+        break;
+      }
+    }
+    // No leak and complete: the rows as a multiset (with diagnosis), then
+    // their order.
+    std::vector<Row> want_rows;
+    for (const Expected& e : expected) want_rows.push_back(e.row);
+    if (want != Want::kOk) want_rows.clear();
+    const size_t before_failures = rep_->failures.size();
+    CompareRows(where, w, ti.version, got, want_rows, want_rows.size(), false, out_cols, nullptr);
+    if (rep_->failures.size() == before_failures) {
+      for (size_t i = 0; i < got.size(); ++i) {
+        if (CanonRow(got[i]) != CanonRow(want_rows[i])) {
+          Fail(where, "row " + std::to_string(i) + " out of key order: " + ShowRow(got[i]));
+          break;
+        }
+      }
+    }
+    if (!got.empty()) ++rep_->nonempty_ok["ScanIndex"];
+    for (int c : out_cols) {
+      if (Masked(w, c)) rep_->masked_values_checked += static_cast<int64_t>(got.size());
+    }
+  }
+
+  // A random scan of the main index for `w`.
+  ScanSpec RandomScan(const Who& w) {
+    ScanSpec s;
+    static const size_t kPages[] = {9, 40, 150, 10000};
+    s.page = kPages[scan_rng_.Below(4)];
+    if (scan_rng_.Chance(0.3)) {
+      std::vector<std::string> c = kSynced;
+      std::shuffle(c.begin(), c.end(), scan_rng_.gen());
+      c.resize(1 + scan_rng_.Below(3));
+      if (scan_rng_.Chance(0.2)) c.push_back("PATIENT_ID");  // adds nothing
+      s.columns = c;
+    }
+    s.include_vector = scan_rng_.Chance(0.5);
+    if (scan_rng_.Chance(0.3)) {
+      // Start in the middle: a raw key (a probe when the key is hashed), the
+      // key the caller sees, or a key that does not exist.
+      const auto& rows = rows_at_[static_cast<size_t>(current_)];
+      auto it = rows.begin();
+      std::advance(it, static_cast<long>(scan_rng_.Below(rows.size())));
+      switch (scan_rng_.Below(3)) {
+        case 0: s.start = Value::Str(it->first); break;
+        case 1: s.start = MaskValue(w, kPid, it->second[kPid]); break;
+        default: s.start = Value::Str(it->first + "5"); break;
+      }
+    }
+    return s;
+  }
+
+  // DescribeIndex and VisibleIndexes: exactly the indexes the caller may read.
+  void IndexMetadataCase(const Who& w) {
+    {
+      const std::string where = Where(w, "DescribeIndex", kIndexName);
+      const Want want = CanRead(w, SecurableType::kIndex, main_.name) ? Want::kOk : Want::kDenied;
+      const int64_t before = HeadSeq();
+      Status st = g_->DescribeIndex(w.caller, main_.name);
+      Count("DescribeIndex", want);
+      ExpectStatus(where, want, st, 0);
+      const std::vector<std::string> no_keys;
+      CheckAudit(where, w, "index.describe", kIndexName, before, st, 0, st.ok() ? &no_keys : nullptr);
+    }
+    const std::string where = Where(w, "VisibleIndexes", "");
+    std::vector<TableName> candidates;
+    std::vector<std::string> want_names;
+    for (const char* n : {kIndexName, "main.clinical.visits_idx", "main.other.patients_idx", "main.clinical.patients"}) {
+      candidates.push_back(TableName::Parse(n).value());
+      if (CanRead(w, SecurableType::kIndex, candidates.back())) want_names.push_back(n);
+    }
+    const int64_t before = HeadSeq();
+    auto r = g_->VisibleIndexes(w.caller, candidates);
+    Count("VisibleIndexes", Want::kOk);
+    if (!ExpectStatus(where, Want::kOk, r.status(), 0)) return;
+    std::vector<std::string> got;
+    for (const TableName& n : *r) got.push_back(n.ToString());
+    if (got != want_names) {
+      std::string extra;
+      for (const std::string& n : got) {
+        if (!Contains(want_names, n)) extra += " " + n;
+      }
+      Leak(where, std::string(extra.empty() ? "" : "LEAK: ") + "listed [" + Join(got) + "], expected [" +
+                      Join(want_names) + "]");
+    }
+    if (!got.empty()) ++rep_->nonempty_ok["VisibleIndexes"];
+    const std::vector<std::string> no_keys;
+    CheckAudit(where, w, "index.list", "", before, r.status(), static_cast<int64_t>(got.size()), &no_keys);
+  }
+
   // DescribeTable: denied exactly when the oracle denies; otherwise
   // row_count is the number of rows visible to the caller at that version.
   void DescribeCase(const Who& w, const governance::VersionSpec& at, const std::string& label) {
@@ -1341,6 +1575,14 @@ class World {
         if (rng_.Chance(0.3)) q.ef_search = static_cast<int>(16 + rng_.Below(200));
         QueryCase(w, main_, q, "");
       }
+      // Index scans (one full paging) and the index metadata calls.
+      ScanCase(w, main_, RandomScan(w), "");
+      if (scan_rng_.Chance(0.25)) {
+        ScanSpec bad;
+        bad.bad = scan_rng_.Pick(std::vector<std::string>{"num_results", "column", "after_type"});
+        ScanCase(w, main_, bad, "bad argument");
+      }
+      IndexMetadataCase(w);
       // Metadata: DescribeTable now and at a random (or future) version or
       // timestamp; DESCRIBE HISTORY.
       DescribeCase(w, {}, "current");
@@ -1611,6 +1853,7 @@ class World {
  private:
   uint64_t seed_;
   Rng rng_;
+  Rng scan_rng_;  // ScanIndex cases and the vector mask: apart, so the other cases stay as they were
   Report* rep_;
   TempDir dir_;
   std::unique_ptr<Governed> g_;
@@ -1845,6 +2088,73 @@ TEST_F(LeakProbe, PagingByMaskedKeyCannotProbeRawKeys) {
   EXPECT_EQ(got, by_masked) << "after_primary_key on a masked key should compare the masked keys";
 }
 
+// ScanIndex pages by the key the caller sees: with patient_id hashed, an
+// after_primary_key that is a raw key positions the page among the hashes
+// (it must not select the rows whose raw key is greater: a binary search
+// would recover raw keys); a key masked to NULL, a constant or a partial
+// reveal cannot be scanned at all; the vector column's mask applies to the
+// vectors returned; an exempt caller pages by raw keys.
+TEST_F(LeakProbe, ScanPagesByTheKeyTheCallerSees) {
+  World& w = *world_;
+  ASSERT_TRUE(w.AddGroup("phi_readers"));
+  ASSERT_TRUE(w.AddMember("phi_readers", "u1"));
+  GrantRead("u0", false, true);
+  GrantRead("u1", false, true);
+  ASSERT_TRUE(w.SetRowFilter("site IN ('A', 'B', 'C') OR is_member('phi_readers')"));
+  ASSERT_TRUE(w.SetMask(kPid, MaskModel{MaskSpec::kKeyedHash, Value(), 4, {"phi_readers"}}));
+  ASSERT_TRUE(w.SetMask(kEmbedding, MaskModel{MaskSpec::kNull, Value(), 4, {"phi_readers"}}));
+  Who masked = MustWho("u0");
+  Who exempt = MustWho("u1");
+  const IndexRef ref{w.main_index().name, w.table(), w.main_index().index.get()};
+  const auto& rows = w.rows_at(w.current());
+  auto mid = rows.begin();
+  std::advance(mid, static_cast<long>(rows.size() / 2));
+  const std::string after = mid->first;
+  IndexScanRequest req;
+  req.after_primary_key = Value::Str(after);
+  req.num_results = 10000;
+  auto r = w.g().ScanIndex(masked.caller, ref, req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::multiset<std::string> got, by_raw, by_masked;
+  for (const Row& row : r->rows) {
+    got.insert(Canon(row[0]));
+    EXPECT_TRUE(row.back().is_null()) << "LEAK: a vector returned despite its NULL mask";
+  }
+  for (const auto& [k, row] : rows) {
+    if (!w.Visible(masked, row)) continue;
+    const Value m = w.MaskValue(masked, kPid, row[kPid]);
+    if (k > after) by_raw.insert(Canon(m));
+    if (m.as_string() > after) by_masked.insert(Canon(m));
+  }
+  EXPECT_NE(got, by_raw) << "LEAK: after_primary_key on a hashed key pages by the raw keys";
+  EXPECT_EQ(got, by_masked);
+  for (size_t page : {7, 10000}) {
+    World::ScanSpec spec;
+    spec.page = page;
+    spec.include_vector = true;
+    w.ScanCase(masked, w.main_index(), spec, "probe");
+    w.ScanCase(exempt, w.main_index(), spec, "probe");
+    spec.start = Value::Str(after);
+    w.ScanCase(masked, w.main_index(), spec, "probe");
+    w.ScanCase(exempt, w.main_index(), spec, "probe");
+  }
+  for (const MaskSpec::Kind kind : {MaskSpec::kNull, MaskSpec::kConstant, MaskSpec::kPartialReveal}) {
+    ASSERT_TRUE(w.SetMask(kPid, MaskModel{kind, Value::Str("hidden"), 3, {"phi_readers"}}));
+    Who m = MustWho("u0");
+    for (const Value& start : {Value(), Value::Str(after)}) {
+      req.after_primary_key = start;
+      auto refused = w.g().ScanIndex(m.caller, ref, req);
+      EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition)
+          << governance::MaskKindName(kind) << ": " << refused.status().ToString()
+          << (refused.ok() ? " (" + std::to_string(refused->rows.size()) + " rows returned)" : "");
+      World::ScanSpec spec;
+      spec.start = start;
+      w.ScanCase(m, w.main_index(), spec, "probe");
+    }
+    w.ScanCase(MustWho("u1"), w.main_index(), World::ScanSpec{}, "probe");
+  }
+}
+
 // An index is a securable of its own: SELECT on the table does not reach
 // the index built on it, and SELECT on the index is what querying it needs.
 TEST_F(LeakProbe, SelectOnTableDoesNotReachIndexAndIndexNeedsItsOwnSelect) {
@@ -1869,6 +2179,18 @@ TEST_F(LeakProbe, SelectOnTableDoesNotReachIndexAndIndexNeedsItsOwnSelect) {
   w.QueryCase(index_only, w.main_index(), q, "probe");
   w.ReadCase(index_only, ReadOptions{}, "probe");
   w.ChangesCase(index_only, 1, w.current());
+  // Scans and the index metadata calls follow SELECT on the index too.
+  IndexScanRequest scan;
+  auto scan_denied =
+      w.g().ScanIndex(table_only.caller, IndexRef{w.main_index().name, w.table(), w.main_index().index.get()}, scan);
+  EXPECT_EQ(scan_denied.status().code(), StatusCode::kPermissionDenied) << scan_denied.status().ToString();
+  for (const Who* who : {&table_only, &index_only}) {
+    World::ScanSpec spec;
+    spec.page = 50;
+    spec.include_vector = true;
+    w.ScanCase(*who, w.main_index(), spec, "probe");
+    w.IndexMetadataCase(*who);
+  }
   // USE SCHEMA missing: denied on both, naming it.
   ASSERT_TRUE(w.Grant(SecurableType::kCatalog, "main", "u2", Privilege::kUseCatalog));
   ASSERT_TRUE(w.Grant(SecurableType::kCatalog, "main", "u2", Privilege::kSelect));
@@ -1877,6 +2199,8 @@ TEST_F(LeakProbe, SelectOnTableDoesNotReachIndexAndIndexNeedsItsOwnSelect) {
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(r.status().message().find("USE SCHEMA"), std::string::npos) << r.status().message();
   w.QueryCase(no_schema, w.main_index(), q, "probe");
+  w.ScanCase(no_schema, w.main_index(), World::ScanSpec{}, "probe");
+  w.IndexMetadataCase(no_schema);
 }
 
 // A row filter on a column the index does not sync cannot be enforced inside
@@ -1913,7 +2237,15 @@ TEST_F(LeakProbe, RowFilterOnUnsyncedColumnFailsClosed) {
     w.QueryCase(restricted, w.main_index(), q, "probe");
     q.filter.clear();
     w.QueryCase(restricted, w.main_index(), q, "probe");
+    // A scan fails closed the same way.
+    World::ScanSpec spec;
+    spec.page = k;
+    w.ScanCase(restricted, narrow, spec, "probe");
+    w.ScanCase(restricted, w.main_index(), spec, "probe");
   }
+  IndexScanRequest scan;
+  auto scanned = w.g().ScanIndex(restricted.caller, IndexRef{narrow.name, w.table(), narrow.index.get()}, scan);
+  EXPECT_EQ(scanned.status().code(), StatusCode::kFailedPrecondition) << scanned.status().ToString();
   // For u1 the row filter folds to TRUE: nothing to enforce (not asserted by
   // the header; reported if it differs).
   IndexQuery q;
