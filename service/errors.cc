@@ -26,6 +26,9 @@ int HttpStatusFor(StatusCode code) {
 }
 
 HttpError ErrorFromStatus(const Status& status) {
+  if (status.code() == StatusCode::kResourceExhausted && status.message().rfind(kRequestTimeLimitPrefix, 0) == 0) {
+    return {503, "DEADLINE_EXCEEDED", status.message()};
+  }
   return {HttpStatusFor(status.code()), std::string(StatusCodeName(status.code())), status.message()};
 }
 
@@ -37,8 +40,12 @@ HttpError ErrorForHttpStatus(int http_status, std::string_view method, std::stri
     case 413:
       return {413, "RESOURCE_EXHAUSTED",
               "request body exceeds the limit of " + std::to_string(max_body_bytes) + " bytes"};
+    case 400:
+      return {400, "INVALID_ARGUMENT",
+              "malformed request " + where + " (a header line over 8192 bytes, or not valid HTTP/1.1)"};
     case 414: return {414, "INVALID_ARGUMENT", "request URI too long"};
     case 415: return {415, "UNSUPPORTED_MEDIA_TYPE", "request body must be application/json"};
+    case 431: return {431, "RESOURCE_EXHAUSTED", "request header fields too many or too large"};
     case 503: return {503, "UNAVAILABLE", "service unavailable"};
     default: break;
   }

@@ -13,6 +13,12 @@
 //   ALREADY_EXISTS 409, ABORTED 409 (version conflict: retry),
 //   RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, INTERNAL / DATA_LOSS 500.
 //   (A body over the size limit is 413 RESOURCE_EXHAUSTED: ErrorForHttpStatus.)
+//   One exception: the request's own time limit (Call::CheckDeadline, a
+//   RESOURCE_EXHAUSTED status whose message starts with
+//   kRequestTimeLimitPrefix) is 503 with error_code "DEADLINE_EXCEEDED":
+//   it is the server's limit, not the client's rate (429 would tell the
+//   client to slow down), and 503 is what clients retry; the code says
+//   why. (Until common/status.h has a DEADLINE_EXCEEDED code of its own.)
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -31,6 +37,9 @@ struct HttpError {
   std::string message;
 };
 
+// The start of the message of Call::CheckDeadline's status.
+inline constexpr std::string_view kRequestTimeLimitPrefix = "request time limit of ";
+
 // The HTTP status for a non-OK code (OK: 200).
 int HttpStatusFor(StatusCode code);
 
@@ -42,9 +51,11 @@ HttpError ErrorFromStatus(const Status& status);
 // The error for a response httplib produced without a handler (or a handler
 // that set only a status): 404 NOT_FOUND ("no route <METHOD> <path>"),
 // 413 RESOURCE_EXHAUSTED ("request body exceeds <limit> bytes"),
-// 400 INVALID_ARGUMENT, 414 INVALID_ARGUMENT (URI too long), 415
-// UNSUPPORTED_MEDIA_TYPE, 503 UNAVAILABLE, anything else >= 500 INTERNAL,
-// other 4xx INVALID_ARGUMENT. `method` and `path` are the request's.
+// 400 INVALID_ARGUMENT ("malformed request ...": httplib answers 400 for a
+// request head it cannot parse, e.g. a header line over 8192 bytes), 414
+// INVALID_ARGUMENT (URI too long), 415 UNSUPPORTED_MEDIA_TYPE, 431
+// RESOURCE_EXHAUSTED (header fields too many or too large), 503
+// UNAVAILABLE, anything else >= 500 INTERNAL, other 4xx INVALID_ARGUMENT. `method` and `path` are the request's.
 HttpError ErrorForHttpStatus(int http_status, std::string_view method, std::string_view path,
                              size_t max_body_bytes);
 

@@ -410,20 +410,70 @@ Status ParseListen(const std::string& text, std::string* host, int* port) {
 
 void Cli::AddServe() {
   CLI::App* cmd = AddCommand(&app_, "serve",
-                             "serve the store over HTTP (health, metrics, Unity-Catalog-shaped table routes; "
-                             "bearer tokens from `vesta admin`) until SIGINT or SIGTERM, then stop gracefully");
-  auto listen = std::make_shared<std::string>("127.0.0.1:8080");
-  auto threads = std::make_shared<int>(0);
-  cmd->add_option("--listen", *listen, "address to listen on, HOST:PORT (port 0: any free port)")
+                             "serve the store over HTTP or HTTPS (health, metrics, Unity-Catalog-shaped and "
+                             "vector-search routes; bearer tokens from `vesta admin`) until SIGINT or SIGTERM, "
+                             "then stop gracefully: in-flight requests finish, the audit log is checkpointed "
+                             "into the store file");
+  struct Args {
+    std::string listen = "127.0.0.1:8080";
+    int threads = 0;
+    int queue = 0;
+    int64_t request_timeout_ms = 30000;
+    int64_t max_body_bytes = 16 << 20;
+    std::string index_dir;
+    std::string tls_cert;
+    std::string tls_key;
+    int search_threads = 1;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--listen", a->listen, "address to listen on, HOST:PORT (port 0: any free port)")
       ->type_name("HOST:PORT")
       ->capture_default_str();
-  cmd->add_option("--threads", *threads, "HTTP worker threads (0: one per core, at least 2)")
+  cmd->add_option("--threads", a->threads, "HTTP worker threads (0: one per core, at least 2)")
       ->type_name("N")
-      ->check(CLI::NonNegativeNumber);
-  OnRun(cmd, [this, listen, threads]() -> Status {
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  cmd->add_option("--queue", a->queue,
+                  "connections that may wait for a worker; beyond, requests get 503 + Retry-After "
+                  "(0: 64 per worker thread)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--request-timeout-ms", a->request_timeout_ms,
+                  "per-request time limit, ms: a request still queued when it passes gets 503; handlers stop "
+                  "between phases once it passed (0: no limit)")
+      ->type_name("MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{24} * 3600 * 1000))
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", a->max_body_bytes, "largest request body accepted, bytes (larger: 413)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 34))
+      ->capture_default_str();
+  cmd->add_option("--index-dir", a->index_dir, "directory of the vector index files (default: <store>.indexes)")
+      ->type_name("DIR");
+  auto* cert = cmd->add_option("--tls-cert", a->tls_cert, "serve HTTPS with this PEM certificate (chain)")
+                   ->type_name("PATH");
+  auto* key = cmd->add_option("--tls-key", a->tls_key, "the PEM private key of --tls-cert (unencrypted)")
+                  ->type_name("PATH");
+  cert->needs(key);
+  key->needs(cert);
+  cmd->add_option("--search-threads", a->search_threads,
+                  "OpenMP / OpenBLAS threads per search (requests already run in parallel on the workers)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  OnRun(cmd, [this, a]() -> Status {
     service::ServerOptions options;
-    VESTA_RETURN_IF_ERROR(ParseListen(*listen, &options.host, &options.port));
-    options.worker_threads = *threads;
+    VESTA_RETURN_IF_ERROR(ParseListen(a->listen, &options.host, &options.port));
+    options.worker_threads = a->threads;
+    options.max_queued_requests = a->queue;
+    options.request_time_limit = std::chrono::milliseconds(a->request_timeout_ms);
+    options.max_body_bytes = static_cast<size_t>(a->max_body_bytes);
+    options.index_dir = a->index_dir;
+    options.tls_cert_file = a->tls_cert;
+    options.tls_key_file = a->tls_key;
+    options.search_threads = a->search_threads;
+    VESTA_RETURN_IF_ERROR(options.Validate());
     if (!fs::exists(g_.store)) {
       return Status::NotFound("store '" + g_.store + "' does not exist (create it with `vesta init`)");
     }
@@ -435,9 +485,11 @@ void Cli::AddServe() {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     VESTA_RETURN_IF_ERROR(server.Start());
-    std::cerr << "vesta: serving " << g_.store << " on http://" << options.host << ":" << server.port()
-              << " (SIGINT or SIGTERM to stop)" << std::endl;
-    while (!g_stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Scripts and tests parse this line for the port (e.g. with --listen
+    // 127.0.0.1:0): "... on http[s]://HOST:PORT (...".
+    std::cerr << "vesta: serving " << g_.store << " on " << (options.tls_cert_file.empty() ? "http" : "https")
+              << "://" << options.host << ":" << server.port() << " (SIGINT or SIGTERM to stop)" << std::endl;
+    while (!g_stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     std::cerr << "vesta: stopping: finishing in-flight requests" << std::endl;
     server.Stop();
     std::cerr << "vesta: stopped" << std::endl;

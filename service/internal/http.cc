@@ -1,5 +1,7 @@
 #include "service/internal/http.h"
 
+#include "service/internal/http_stream.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -117,26 +119,37 @@ std::optional<access::Caller> AuthenticateOrAnswer(access::Governed& governed, c
 httplib::Server::Handler Router::Wrap(const std::string& route, Handler handler) {
   // Captures the Governed, not the Router: the Router is a registration-time
   // helper and need not outlive the server.
-  return [&governed = governed_, route, handler = std::move(handler)](const httplib::Request& req,
-                                                                     httplib::Response& res) {
+  return [&governed = governed_, max_body = max_body_bytes_, route, handler = std::move(handler)](
+             const httplib::Request& req, httplib::Response& res) {
     RequestState& state = CurrentRequest();
     state.route = route;
+    // A GET body (Mosaic's client) is read here, before anything can answer,
+    // so the connection stays in step (http_stream.h).
+    auto unread = ReadUnreadBody(req, max_body);
+    if (!unread.ok()) {
+      HttpError e = ErrorFromStatus(unread.status());
+      if (unread.status().code() == StatusCode::kResourceExhausted) e.http_status = 413;
+      return SetError(res, e);
+    }
+    const std::string& raw_body = unread->empty() ? req.body : *unread;
     std::optional<access::Caller> caller = AuthenticateOrAnswer(governed, req, res);
     if (!caller) return;
-    if (auto bad_type = CheckJsonBody(req.get_header_value("Content-Type"), req.body.size())) {
+    if (auto bad_type = CheckJsonBody(req.get_header_value("Content-Type"), raw_body.size())) {
       return SetError(res, *bad_type);
     }
     json body = json::object();
-    if (!req.body.empty()) {
-      body = json::parse(req.body, nullptr, false);
+    if (!raw_body.empty()) {
+      body = json::parse(raw_body, nullptr, false);
       if (body.is_discarded()) {
         // Parse again with exceptions for the position.
         std::string detail;
         try {
-          json ignored = json::parse(req.body);
+          json ignored = json::parse(raw_body);
           (void)ignored;
         } catch (const json::parse_error& e) {
           detail = " (byte " + std::to_string(e.byte) + ")";
+        } catch (const json::exception& e) {  // e.g. a number out of range (1e999)
+          detail = " (" + std::string(e.what()) + ")";
         }
         return SetError(res, {400, "INVALID_ARGUMENT", "request body is not valid JSON" + detail});
       }
@@ -173,8 +186,10 @@ void Router::Delete(const std::string& route, const std::string& regex, Handler 
 }
 void Router::RawGet(const std::string& route, const std::string& regex, RawHandler handler) {
   routes_.push_back("GET " + route);
-  http_.Get(regex, [route, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+  http_.Get(regex, [route, max_body = max_body_bytes_, handler = std::move(handler)](const httplib::Request& req,
+                                                                                    httplib::Response& res) {
     CurrentRequest().route = route;
+    (void)ReadUnreadBody(req, max_body);  // keep the connection in step; the body is ignored
     handler(req, res);
   });
 }

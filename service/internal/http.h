@@ -87,8 +87,9 @@ struct Call {
   // A URL query parameter, or nullopt.
   std::optional<std::string> Query(const std::string& name) const;
   // OK, or ResourceExhausted ("request time limit of N ms exceeded during
-  // <phase>") once the request's deadline has passed. Handlers call it
-  // between expensive phases; a governed call already running is not
+  // <phase>"; errors.h answers it 503 DEADLINE_EXCEEDED by its prefix
+  // kRequestTimeLimitPrefix) once the request's deadline has passed.
+  // Handlers call it between expensive phases; a governed call already running is not
   // interrupted.
   Status CheckDeadline(std::string_view phase) const;
 };
@@ -99,7 +100,10 @@ using RawHandler = std::function<void(const httplib::Request&, httplib::Response
 
 class Router {
  public:
-  Router(httplib::Server& http, access::Governed& governed) : http_(http), governed_(governed) {}
+  // `max_body_bytes` bounds a GET body the Router reads itself
+  // (http_stream.h); httplib bounds the others (set_payload_max_length).
+  Router(httplib::Server& http, access::Governed& governed, size_t max_body_bytes = 16u << 20)
+      : http_(http), governed_(governed), max_body_bytes_(max_body_bytes) {}
 
   access::Governed& governed() { return governed_; }
 
@@ -123,6 +127,7 @@ class Router {
   httplib::Server::Handler Wrap(const std::string& route, Handler handler);
   httplib::Server& http_;
   access::Governed& governed_;
+  size_t max_body_bytes_;
   std::vector<std::string> routes_;
 };
 

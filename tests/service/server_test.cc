@@ -3,9 +3,18 @@
 // httplib::Client. Nothing but 127.0.0.1 is ever contacted.
 #include <httplib.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +25,11 @@
 #include "service/errors.h"
 #include "service/server.h"
 #include "tests/testing/temp_dir.h"
+
+extern "C" {
+int omp_get_max_threads(void);
+int openblas_get_num_threads(void);
+}
 
 namespace vesta::service {
 namespace {
@@ -220,30 +234,30 @@ TEST_F(ServerTest, MetricsNeedATokenAndCountRequestsByRoutePattern) {
   ASSERT_TRUE(Get("/nope"));
   const std::string tables = "route=\"/api/2.1/unity-catalog/tables/{full_name}\"";
   const std::vector<std::string> expected = {
-       std::string("vesta_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"),
-        "vesta_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"401\"} 1",
-        "vesta_http_requests_total{" + tables + ",method=\"GET\",status=\"200\"} 1",
-        "vesta_http_requests_total{" + tables + ",method=\"GET\",status=\"403\"} 1",
-        "vesta_http_requests_total{" + tables + ",method=\"GET\",status=\"404\"} 1",
-        "vesta_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1",
-        "vesta_http_request_duration_seconds_count{" + tables + "} 3",
-        "vesta_http_request_duration_seconds_bucket{" + tables + ",le=\"+Inf\"} 3",
-        std::string("# TYPE vesta_http_request_duration_seconds histogram")};
-  // A request is counted by httplib's logger, after its response is sent: a
-  // client may see a response before that worker has counted it. Read the
-  // metrics until every request above shows (at most 5 s).
-  auto complete = [&](const httplib::Result& res) {
-    if (!res) return false;
-    for (const std::string& line : expected) {
-      if (res->body.find(line + "\n") == std::string::npos) return false;
-    }
-    return true;
-  };
+      std::string("vesta_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"),
+      "vesta_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"401\"} 1",
+      "vesta_http_requests_total{" + tables + ",method=\"GET\",status=\"200\"} 1",
+      "vesta_http_requests_total{" + tables + ",method=\"GET\",status=\"403\"} 1",
+      "vesta_http_requests_total{" + tables + ",method=\"GET\",status=\"404\"} 1",
+      "vesta_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1",
+      "vesta_http_request_duration_seconds_count{" + tables + ",status_class=\"2xx\"} 1",
+      "vesta_http_request_duration_seconds_count{" + tables + ",status_class=\"4xx\"} 2",
+      "vesta_http_request_duration_seconds_bucket{" + tables + ",status_class=\"4xx\",le=\"+Inf\"} 2",
+      "vesta_http_request_duration_seconds_count{route=\"/healthz\",status_class=\"2xx\"} 1",
+      "vesta_http_requests_rejected_total{reason=\"queue_full\"} 0",
+      "vesta_http_requests_rejected_total{reason=\"deadline\"} 0",
+      "vesta_http_requests_rejected_total{reason=\"headers\"} 0",
+      "vesta_http_queue_depth 0",
+      "vesta_http_workers 2",
+      std::string("# TYPE vesta_http_request_duration_seconds histogram"),
+      std::string("# TYPE vesta_index_rows gauge"),
+      std::string("# TYPE vesta_index_memory_bytes gauge"),
+      std::string("# TYPE vesta_index_version gauge"),
+      std::string("# TYPE vesta_index_versions_behind gauge"),
+      std::string("# TYPE vesta_index_ready gauge")};
+  // Requests are counted before their response is written: one scrape after
+  // the answers above must show every one of them (no waiting).
   httplib::Result r = Get("/metrics", admin_token_);
-  for (int attempt = 0; attempt < 100 && r && !complete(r); ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    r = Get("/metrics", admin_token_);
-  }
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->get_header_value("Content-Type").rfind("text/plain", 0), 0u);
@@ -254,6 +268,280 @@ TEST_F(ServerTest, MetricsNeedATokenAndCountRequestsByRoutePattern) {
   // Raw paths never become labels.
   EXPECT_EQ(m.find("main.clinical.patients"), std::string::npos) << m;
   EXPECT_EQ(m.find("/nope"), std::string::npos) << m;
+  // And the scrape itself shows in the next one.
+  httplib::Result again = Get("/metrics", admin_token_);
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->body.find("vesta_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"} 1\n"),
+            std::string::npos)
+      << again->body;
+}
+
+// A gate the test hook waits on: holds workers busy until Open().
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int entered = 0;
+  void Enter() {
+    std::unique_lock<std::mutex> lock(mu);
+    ++entered;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+  bool WaitEntered(int n, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, timeout, [&] { return entered >= n; });
+  }
+};
+
+// Opens the gate when the test ends, however it ends (the server's workers
+// must not stay blocked).
+struct GateOpener {
+  std::shared_ptr<Gate> gate;
+  ~GateOpener() { gate->Open(); }
+};
+
+TEST_F(ServerTest, FullQueueAnswers503QuicklyAndRecovers) {
+  server_->Stop();
+  auto gate = std::make_shared<Gate>();
+  GateOpener opener{gate};
+  ServerOptions o;
+  o.worker_threads = 1;
+  o.max_queued_requests = 1;
+  o.on_request_start_for_test = [gate] { gate->Enter(); };
+  StartServer(o);
+  // A occupies the only worker; B waits in the queue (its one place).
+  auto a = std::async(std::launch::async, [this] { return Get("/healthz"); });
+  ASSERT_TRUE(gate->WaitEntered(1, std::chrono::seconds(10)));
+  auto b = std::async(std::launch::async, [this] { return Get("/healthz"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // B accepted and queued
+  // Every further connection is refused at once, with the error shape.
+  for (int i = 0; i < 3; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = Get(kTablePath, admin_token_);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+    json j = ErrorOf(r, 503, "UNAVAILABLE");
+    EXPECT_NE(j.value("message", "").find("overloaded"), std::string::npos) << j.dump();
+    EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+  }
+  EXPECT_EQ(gate->entered, 1);  // no refused request reached the hook (or a handler)
+  gate->Open();
+  auto ra = a.get();
+  auto rb = b.get();
+  ASSERT_TRUE(ra);
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(ra->status, 200);
+  EXPECT_EQ(rb->status, 200);
+  for (int i = 0; i < 5; ++i) {
+    auto r = Get(kTablePath, admin_token_);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  auto m = Get("/metrics", admin_token_);
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("vesta_http_requests_rejected_total{reason=\"queue_full\"} 3\n"), std::string::npos)
+      << m->body;
+  EXPECT_NE(m->body.find("vesta_http_requests_total{route=\"rejected\",method=\"GET\",status=\"503\"} 3\n"),
+            std::string::npos)
+      << m->body;
+  EXPECT_NE(m->body.find("vesta_http_queue_depth 0\n"), std::string::npos) << m->body;
+  // Refused requests are not audited (they ran nothing).
+  governance::AuditQuery q;
+  q.action = "http.request";
+  auto records = g_->audit().Query(q);
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  for (const auto& rec : *records) EXPECT_EQ(rec.parameters_json.find("\"status\":503"), std::string::npos);
+}
+
+TEST_F(ServerTest, RequestThatWaitedPastTheTimeLimitIs503WithoutRunning) {
+  server_->Stop();
+  auto gate = std::make_shared<Gate>();
+  GateOpener opener{gate};
+  ServerOptions o;
+  o.worker_threads = 1;
+  o.max_queued_requests = 4;
+  o.request_time_limit = std::chrono::milliseconds(200);
+  o.on_request_start_for_test = [gate] { gate->Enter(); };
+  StartServer(o);
+  auto a = std::async(std::launch::async, [this] { return Get("/healthz"); });
+  ASSERT_TRUE(gate->WaitEntered(1, std::chrono::seconds(10)));
+  auto b = std::async(std::launch::async, [this] { return Get(kTablePath, admin_token_); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // B waits past its 200 ms
+  gate->Open();
+  auto ra = a.get();
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->status, 200);  // A ran (a handler is not interrupted)
+  json j = ErrorOf(b.get(), 503, "UNAVAILABLE");
+  EXPECT_NE(j.value("message", "").find("time limit of 200 ms"), std::string::npos) << j.dump();
+  EXPECT_EQ(gate->entered, 1);  // B never reached the hook
+  auto c = Get(kTablePath, admin_token_);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->status, 200);
+  auto m = Get("/metrics", admin_token_);
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("vesta_http_requests_rejected_total{reason=\"deadline\"} 1\n"), std::string::npos)
+      << m->body;
+  // Refused on a worker: audited once, as a refused request (not on the
+  // overload path).
+  governance::AuditQuery q;
+  q.action = "http.request";
+  auto records = g_->audit().Query(q);
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  int refused = 0;
+  for (const auto& rec : *records) refused += rec.parameters_json.find("\"status\":503") != std::string::npos;
+  EXPECT_EQ(refused, 1);
+}
+
+TEST_F(ServerTest, HeaderLineOverTheLimitIsRefusedAndTheServerGoesOn) {
+  httplib::Client c = Client();
+  auto r = c.Get("/healthz", {{"X-Big", std::string(9000, 'a')}});
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_GE(r->status, 400);
+  EXPECT_LT(r->status, 500);
+  json j = json::parse(r->body, nullptr, false);
+  EXPECT_TRUE(j.is_object() && j.contains("error_code")) << r->body;
+  EXPECT_EQ(r->get_header_value("Connection"), "close");
+  // Just under the line limit is fine.
+  auto ok = c.Get("/healthz", {{"X-Big", std::string(8000, 'a')}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  auto h = Get("/healthz");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+}
+
+TEST_F(ServerTest, TooManyOrTooLargeHeadersAre431) {
+  httplib::Headers many;
+  for (size_t i = 0; i < kMaxHeaderCount + 10; ++i) many.emplace("X-H" + std::to_string(i), "v");
+  httplib::Client c = Client();
+  json j = ErrorOf(c.Get("/healthz", many), 431, "RESOURCE_EXHAUSTED");
+  EXPECT_NE(j.value("message", "").find(std::to_string(kMaxHeaderCount)), std::string::npos) << j.dump();
+  // Within the count but over the total size (8 lines of 8000 bytes).
+  httplib::Headers large;
+  for (int i = 0; i < 9; ++i) large.emplace("X-L" + std::to_string(i), std::string(8000, 'b'));
+  ErrorOf(c.Get("/healthz", large), 431, "RESOURCE_EXHAUSTED");
+  httplib::Headers fine;
+  for (int i = 0; i < 50; ++i) fine.emplace("X-F" + std::to_string(i), "v");
+  auto ok = c.Get("/healthz", fine);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  auto m = Get("/metrics", admin_token_);
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("vesta_http_requests_rejected_total{reason=\"headers\"} 2\n"), std::string::npos)
+      << m->body;
+}
+
+TEST_F(ServerTest, SearchThreadsAreSetOnEveryWorker) {
+  server_->Stop();
+  auto seen_omp = std::make_shared<std::atomic<int>>(0);
+  ServerOptions o;
+  o.search_threads = 3;
+  o.on_request_start_for_test = [seen_omp] { seen_omp->store(omp_get_max_threads()); };
+  StartServer(o);
+  auto r = Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(seen_omp->load(), 3);
+  EXPECT_EQ(openblas_get_num_threads(), 3);
+  EXPECT_EQ(omp_get_max_threads(), 3);  // the thread that called Start
+}
+
+// A self-signed certificate for 127.0.0.1 and its key (EC P-256), written
+// as PEM to `cert_path` and `key_path`.
+void WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  ASSERT_NE(key, nullptr);
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600 * 24);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1,
+                             0);
+  X509_set_issuer_name(x, name);
+  ASSERT_GT(X509_sign(x, key, EVP_sha256()), 0);
+  FILE* cf = std::fopen(cert_path.c_str(), "wb");
+  ASSERT_NE(cf, nullptr);
+  PEM_write_X509(cf, x);
+  std::fclose(cf);
+  FILE* kf = std::fopen(key_path.c_str(), "wb");
+  ASSERT_NE(kf, nullptr);
+  PEM_write_PrivateKey(kf, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(kf);
+  X509_free(x);
+  EVP_PKEY_free(key);
+}
+
+TEST_F(ServerTest, ServesHttpsWithTheConfiguredCertificate) {
+  server_->Stop();
+  const std::string cert = dir_.File("cert.pem"), key = dir_.File("key.pem");
+  WriteSelfSignedCert(cert, key);
+  ServerOptions o;
+  o.tls_cert_file = cert;
+  o.tls_key_file = key;
+  StartServer(o);
+  httplib::SSLClient tls("127.0.0.1", server_->port());
+  tls.set_ca_cert_path(cert.c_str());
+  tls.enable_server_certificate_verification(false);  // CN only, no subjectAltName
+  tls.set_connection_timeout(5);
+  tls.set_read_timeout(10);
+  auto r = tls.Get("/healthz");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  auto d = tls.Get(kTablePath, {{"Authorization", "Bearer " + admin_token_}});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->status, 200) << d->body;
+  // Plain HTTP to the TLS port gets no HTTP answer.
+  httplib::Client plain("127.0.0.1", server_->port());
+  plain.set_connection_timeout(5);
+  plain.set_read_timeout(5);
+  auto p = plain.Get("/healthz");
+  EXPECT_FALSE(p && p->status == 200);
+  // And the TLS listener is still fine afterwards.
+  auto again = tls.Get("/healthz");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+}
+
+TEST_F(ServerTest, BadTlsFilesAreNamedInTheError) {
+  server_->Stop();
+  const std::string cert = dir_.File("cert.pem"), key = dir_.File("key.pem");
+  WriteSelfSignedCert(cert, key);
+  const std::string other_cert = dir_.File("other.pem"), other_key = dir_.File("other.key");
+  WriteSelfSignedCert(other_cert, other_key);
+  const std::string garbage = dir_.File("garbage.pem");
+  std::ofstream(garbage) << "not a certificate\n";
+  auto start = [&](const std::string& c, const std::string& k) {
+    ServerOptions o;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.access_log = false;
+    o.tls_cert_file = c;
+    o.tls_key_file = k;
+    Server s(*g_, o);
+    return s.Start();
+  };
+  Status missing = start(dir_.File("nope.pem"), key);
+  EXPECT_TRUE(missing.IsNotFound()) << missing.ToString();
+  EXPECT_NE(missing.message().find("nope.pem"), std::string::npos) << missing.ToString();
+  Status bad_cert = start(garbage, key);
+  EXPECT_TRUE(bad_cert.IsInvalidArgument()) << bad_cert.ToString();
+  EXPECT_NE(bad_cert.message().find("garbage.pem"), std::string::npos) << bad_cert.ToString();
+  Status bad_key = start(cert, garbage);
+  EXPECT_TRUE(bad_key.IsInvalidArgument()) << bad_key.ToString();
+  EXPECT_NE(bad_key.message().find("garbage.pem"), std::string::npos) << bad_key.ToString();
+  Status mismatch = start(cert, other_key);
+  EXPECT_TRUE(mismatch.IsInvalidArgument()) << mismatch.ToString();
+  EXPECT_NE(mismatch.message().find("does not match"), std::string::npos) << mismatch.ToString();
+  Status only_cert = start(cert, "");
+  EXPECT_TRUE(only_cert.IsInvalidArgument()) << only_cert.ToString();
 }
 
 TEST_F(ServerTest, StopLetsAnInFlightRequestFinish) {
@@ -291,6 +579,57 @@ TEST_F(ServerTest, StopLetsAnInFlightRequestFinish) {
   EXPECT_FALSE(c.Get("/healthz"));
 }
 
+TEST_F(ServerTest, MetricsShowIndexGauges) {
+  httplib::Client c = Client();
+  json create = {{"name", "main.clinical.patients_idx"},
+                 {"endpoint_name", "vesta"},
+                 {"primary_key", "patient_id"},
+                 {"index_type", "DELTA_SYNC"},
+                 {"delta_sync_index_spec",
+                  {{"source_table", "main.clinical.patients"},
+                   {"pipeline_type", "TRIGGERED"},
+                   {"embedding_vector_columns", json::array({{{"name", "embedding"}, {"embedding_dimension", 4}}})}}}};
+  auto r = c.Post("/api/2.0/vector-search/indexes", {{"Authorization", "Bearer " + admin_token_}}, create.dump(),
+                  "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  // One more commit to the table: the TRIGGERED index is one version behind.
+  {
+    auto t = g_->store().Begin("admin");
+    ASSERT_TRUE(t->Append(table_, {{Value::Str("P9"), Value::Int(50), Value::Vec({0, 1, 0, 0})}}).ok());
+    ASSERT_TRUE(t->Commit().ok());
+  }
+  auto m = Get("/metrics", admin_token_);
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->status, 200);
+  const std::string idx = "{index=\"main.clinical.patients_idx\"}";
+  for (const std::string& line : {"vesta_index_rows" + idx + " 3", "vesta_index_version" + idx + " 1",
+                                  "vesta_index_versions_behind" + idx + " 1", "vesta_index_ready" + idx + " 1"}) {
+    EXPECT_NE(m->body.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << m->body;
+  }
+  const size_t mem = m->body.find("vesta_index_memory_bytes" + idx + " ");
+  ASSERT_NE(mem, std::string::npos) << m->body;
+  EXPECT_GT(std::stod(m->body.substr(mem + std::string("vesta_index_memory_bytes").size() + idx.size() + 1)), 0.0);
+}
+
+TEST_F(ServerTest, StopCheckpointsTheAuditIntoTheStoreFile) {
+  // Audited requests (a governed describe each) go to the WAL first.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Get(kTablePath, admin_token_));
+  const std::string wal = path_ + "-wal";
+  std::error_code ec;
+  ASSERT_GT(std::filesystem::file_size(wal, ec), 0u) << ec.message();
+  // The store stays open in this process (no checkpoint on close): only
+  // Stop's checkpoint moves the records into the store file.
+  server_->Stop();
+  EXPECT_EQ(std::filesystem::file_size(wal, ec), 0u) << ec.message();
+  governance::AuditQuery q;
+  q.action = "table.describe";
+  auto records = g_->audit().Query(q);
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  EXPECT_EQ(records->size(), 3u);
+  EXPECT_TRUE(g_->audit().Verify().ok());
+}
+
 TEST(ServiceErrors, StatusCodesMapToOneHttpStatusEach) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kInvalidArgument), 400);
   EXPECT_EQ(HttpStatusFor(StatusCode::kFailedPrecondition), 400);
@@ -307,6 +646,13 @@ TEST(ServiceErrors, StatusCodesMapToOneHttpStatusEach) {
   EXPECT_EQ(e.http_status, 403);
   EXPECT_EQ(json::parse(ErrorBody(e)),
             json({{"error_code", "PERMISSION_DENIED"}, {"message", "alice lacks SELECT on table t"}}));
+  // The request time limit (Call::CheckDeadline) is the server's, not the
+  // client's rate: 503 DEADLINE_EXCEEDED; other RESOURCE_EXHAUSTED stay 429.
+  HttpError deadline = ErrorFromStatus(
+      Status::ResourceExhausted(std::string(kRequestTimeLimitPrefix) + "200 ms exceeded during reading the table"));
+  EXPECT_EQ(deadline.http_status, 503);
+  EXPECT_EQ(deadline.error_code, "DEADLINE_EXCEEDED");
+  EXPECT_EQ(ErrorFromStatus(Status::ResourceExhausted("disk full")).http_status, 429);
   // Invalid UTF-8 in a message still yields valid JSON.
   EXPECT_FALSE(json::parse(ErrorBody({400, "INVALID_ARGUMENT", "bad \xff name"}), nullptr, false).is_discarded());
 }
@@ -333,6 +679,18 @@ TEST(ServiceOptions, ValidateRejectsBadValues) {
   EXPECT_TRUE(o.Validate().IsInvalidArgument());
   o = {};
   o.read_timeout = std::chrono::milliseconds(0);
+  EXPECT_TRUE(o.Validate().IsInvalidArgument());
+  o = {};
+  o.max_queued_requests = -1;
+  EXPECT_TRUE(o.Validate().IsInvalidArgument());
+  o = {};
+  o.search_threads = 0;
+  EXPECT_TRUE(o.Validate().IsInvalidArgument());
+  o = {};
+  o.request_time_limit = std::chrono::milliseconds(-1);
+  EXPECT_TRUE(o.Validate().IsInvalidArgument());
+  o = {};
+  o.tls_key_file = "key.pem";
   EXPECT_TRUE(o.Validate().IsInvalidArgument());
 }
 
