@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install the Debian packages, build Vesta
 # (Release), create a store and load the demo TCGA glioma cohort into it,
-# then show what was loaded. Safe to run again: the load is an upsert and
-# commits nothing when the data are unchanged.
+# show what was loaded, then serve it on 127.0.0.1 (tools/serve_demo.sh: an
+# admin token, a CONTINUOUS radiomics index, one similarity query) until
+# Ctrl-C. Safe to run again: the load is an upsert and commits nothing when
+# the data are unchanged; the token and the index are reused.
 #
-#   tools/quickstart.sh            # store in ./vesta-data/store.vesta
-#   VESTA_STORE=/path/x.vesta tools/quickstart.sh
+#   tools/quickstart.sh                      # store in ./vesta-data/store.vesta, port 8080
+#   VESTA_STORE=/path/x.vesta VESTA_PORT=8181 tools/quickstart.sh
+#   VESTA_NO_SERVE=1 tools/quickstart.sh     # load only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +29,6 @@ echo "quickstart: store at $VESTA_STORE. Try:"
 echo "  export VESTA_STORE=$VESTA_STORE"
 echo "  build/tools/vesta table show main.clinical.patients --where \"cohort = 'GBM' AND age_at_diagnosis > 70\""
 echo "  build/tools/vesta table show main.genomics.somatic_mutations --where \"hugo_symbol = 'IDH1'\" --columns patient_id,hgvsp_short,vaf"
+[ -n "${VESTA_NO_SERVE:-}" ] && exit 0
+echo
+exec bash tools/serve_demo.sh
