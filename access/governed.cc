@@ -123,10 +123,6 @@ using internal::BindUserFilter;
 using internal::DumpJson;
 using internal::StorePredicate;
 
-std::set<std::string> GroupSet(const Caller& caller) {
-  return std::set<std::string>(caller.groups.begin(), caller.groups.end());
-}
-
 bool IsBlank(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
@@ -271,7 +267,7 @@ Result<ReadResult> Governed::Impl::ReadTable(const Caller& caller, const TableNa
                                              const ReadOptions& options, json* params,
                                              std::vector<std::string>* keys) {
   VESTA_RETURN_IF_ERROR(
-      privileges->CheckRead(caller.user, GroupSet(caller), Securable::Table(table), caller.metastore_admin));
+      privileges->CheckRead(caller.user, internal::GroupSet(caller), Securable::Table(table), caller.metastore_admin));
 
   // One version for the schema, the policies and the rows.
   VESTA_ASSIGN_OR_RETURN(const int64_t version, store->ResolveVersion(table, options.at));
@@ -443,7 +439,7 @@ Result<governance::ChangeFeed> Governed::Impl::Changes(const Caller& caller, con
                                                        int64_t start_version, int64_t end_version,
                                                        json* params, std::vector<std::string>* keys) {
   VESTA_RETURN_IF_ERROR(
-      privileges->CheckRead(caller.user, GroupSet(caller), Securable::Table(table), caller.metastore_admin));
+      privileges->CheckRead(caller.user, internal::GroupSet(caller), Securable::Table(table), caller.metastore_admin));
   VESTA_ASSIGN_OR_RETURN(governance::ChangeFeed feed, store->Changes(table, start_version, end_version));
   // The feed's rows have the columns of the schema at end_version; the
   // primary key never changes.

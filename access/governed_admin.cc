@@ -40,10 +40,6 @@ using json = nlohmann::json;
 
 constexpr size_t kMaxTokenCommentBytes = 1000;
 
-std::set<std::string> GroupSet(const Caller& caller) {
-  return std::set<std::string>(caller.groups.begin(), caller.groups.end());
-}
-
 // The parameters every record starts with.
 json BaseParams(const Caller& caller) {
   json p = json::object();
@@ -59,23 +55,7 @@ Status RequireAdmin(const Caller& caller, const std::string& what) {
 // CheckManage on `s`, or metastore admin.
 Status CheckManage(governance::Privileges& privileges, const Caller& caller, const Securable& s) {
   if (caller.metastore_admin) return Status::OK();
-  return privileges.CheckManage(caller.user, GroupSet(caller), s, caller.metastore_admin);
-}
-
-// Appends the allowed record of a call that only read (nothing to undo): a
-// failed append withholds the result.
-Status AllowRead(governance::AuditLog& audit, AuditRecord r, const json& params, int64_t row_count) {
-  r.parameters_json = DumpJson(params);
-  r.outcome = "allowed";
-  r.row_count = row_count;
-  r.keys.clear();
-  Result<AuditRecord> appended = audit.Append(std::move(r));
-  if (!appended.ok()) {
-    return Status(
-        appended.status().code(),
-        "the audit record could not be written, so the result is withheld: " + appended.status().message());
-  }
-  return Status::OK();
+  return privileges.CheckManage(caller.user, internal::GroupSet(caller), s, caller.metastore_admin);
 }
 
 // A principal name from a request: valid (InvalidArgument naming `field`)
@@ -218,7 +198,7 @@ Result<std::vector<PrincipalInfo>> Governed::ListPrincipals(const Caller& caller
     return impl_->principals->List(kind);
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -240,7 +220,7 @@ Result<Governed::PrincipalDetails> Governed::DescribePrincipal(const Caller& cal
     return d;
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowRead(*impl_->audit, std::move(rec), params, 0));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, 0));
   return r;
 }
 
@@ -364,7 +344,7 @@ Result<std::vector<TokenInfo>> Governed::ListTokens(const Caller& caller, const 
     return live;
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -421,7 +401,7 @@ Result<std::vector<PrivilegeAssignment>> Governed::GetPermissions(
     return out;
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -480,7 +460,7 @@ Result<std::vector<EffectivePrivilege>> Governed::EffectivePermissions(const Cal
   Result<std::vector<EffectivePrivilege>> r = [&]() -> Result<std::vector<EffectivePrivilege>> {
     VESTA_RETURN_IF_ERROR(s.Validate());
     if (EqualsIgnoreCase(who, caller.user)) {
-      return impl_->privileges->EffectivePermissions(caller.user, GroupSet(caller), s,
+      return impl_->privileges->EffectivePermissions(caller.user, internal::GroupSet(caller), s,
                                                      caller.metastore_admin);
     }
     VESTA_RETURN_IF_ERROR(Principals::ValidateName("principal", who));
@@ -499,7 +479,7 @@ Result<std::vector<EffectivePrivilege>> Governed::EffectivePermissions(const Cal
         info.name, std::set<std::string>(groups.begin(), groups.end()), s, admin);
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -562,7 +542,7 @@ Result<std::optional<std::string>> Governed::GetRowFilter(const Caller& caller, 
     return filter;
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowRead(*impl_->audit, std::move(rec), params, r->has_value() ? 1 : 0));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, r->has_value() ? 1 : 0));
   return r;
 }
 
@@ -625,7 +605,7 @@ Result<std::vector<std::pair<std::string, MaskSpec>>> Governed::ListColumnMasks(
     return masks;
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -669,7 +649,7 @@ Result<std::vector<Tag>> Governed::ListTags(const Caller& caller, const TableNam
   Result<std::vector<Tag>> r = [&]() -> Result<std::vector<Tag>> {
     const Securable s = Securable::Table(table);
     const Status read =
-        impl_->privileges->CheckRead(caller.user, GroupSet(caller), s, caller.metastore_admin);
+        impl_->privileges->CheckRead(caller.user, internal::GroupSet(caller), s, caller.metastore_admin);
     if (!read.ok()) {
       if (read.code() != StatusCode::kPermissionDenied) return read;
       if (!CheckManage(*impl_->privileges, caller, s).ok()) return read;
@@ -679,7 +659,7 @@ Result<std::vector<Tag>> Governed::ListTags(const Caller& caller, const TableNam
     return tags;
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -738,7 +718,7 @@ Result<std::vector<TagPolicy>> Governed::ListTagPolicies(const Caller& caller) {
     return impl_->policies->ListTagPolicies();
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 

@@ -28,25 +28,6 @@ using governance::TableName;
 using internal::AllowDone;
 using json = nlohmann::json;
 
-std::set<std::string> GroupSet(const Caller& caller) {
-  return std::set<std::string>(caller.groups.begin(), caller.groups.end());
-}
-
-// Appends the allowed record of a listing (no lineage, no keys).
-Status AllowListing(governance::AuditLog& audit, AuditRecord r, const json& params, int64_t row_count) {
-  r.parameters_json = internal::DumpJson(params);
-  r.outcome = "allowed";
-  r.row_count = row_count;
-  r.keys.clear();
-  Result<AuditRecord> appended = audit.Append(std::move(r));
-  if (!appended.ok()) {
-    return Status(
-        appended.status().code(),
-        "the audit record could not be written, so the result is withheld: " + appended.status().message());
-  }
-  return Status::OK();
-}
-
 // The owner of `s`, "" when none was recorded (or it cannot be read: a
 // listing does not fail for a missing owner).
 std::string OwnerOf(governance::Privileges& privileges, const Securable& s) {
@@ -78,7 +59,7 @@ Result<std::vector<Governed::CatalogListing>> Governed::ListCatalogs(const Calle
   json params = json::object();
   if (!caller.token_id.empty()) params["token_id"] = caller.token_id;
   Result<std::vector<CatalogListing>> r = [&]() -> Result<std::vector<CatalogListing>> {
-    const std::set<std::string> groups = GroupSet(caller);
+    const std::set<std::string> groups = internal::GroupSet(caller);
     VESTA_ASSIGN_OR_RETURN(std::vector<std::string> names, impl_->store->ListCatalogs());
     params["candidates"] = names.size();
     std::vector<CatalogListing> out;
@@ -94,7 +75,7 @@ Result<std::vector<Governed::CatalogListing>> Governed::ListCatalogs(const Calle
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
   params["visible"] = r->size();
-  VESTA_RETURN_IF_ERROR(AllowListing(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -104,7 +85,7 @@ Result<std::vector<Governed::SchemaListing>> Governed::ListSchemas(const Caller&
   json params = {{"catalog", internal::AuditText(catalog)}};
   if (!caller.token_id.empty()) params["token_id"] = caller.token_id;
   Result<std::vector<SchemaListing>> r = [&]() -> Result<std::vector<SchemaListing>> {
-    const std::set<std::string> groups = GroupSet(caller);
+    const std::set<std::string> groups = internal::GroupSet(caller);
     VESTA_ASSIGN_OR_RETURN(Securable cat, Securable::Parse(SecurableType::kCatalog, catalog));
     VESTA_RETURN_IF_ERROR(Require(*impl_->privileges, caller, groups, cat, Privilege::kUseCatalog));
     VESTA_ASSIGN_OR_RETURN(bool exists, CatalogExists(*impl_->store, catalog));
@@ -124,7 +105,7 @@ Result<std::vector<Governed::SchemaListing>> Governed::ListSchemas(const Caller&
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
   params["visible"] = r->size();
-  VESTA_RETURN_IF_ERROR(AllowListing(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -134,7 +115,7 @@ Result<std::vector<TableInfo>> Governed::ListTables(const Caller& caller, const 
   json params = {{"catalog", internal::AuditText(catalog)}, {"schema", internal::AuditText(schema)}};
   if (!caller.token_id.empty()) params["token_id"] = caller.token_id;
   Result<std::vector<TableInfo>> r = [&]() -> Result<std::vector<TableInfo>> {
-    const std::set<std::string> groups = GroupSet(caller);
+    const std::set<std::string> groups = internal::GroupSet(caller);
     VESTA_ASSIGN_OR_RETURN(Securable cat, Securable::Parse(SecurableType::kCatalog, catalog));
     VESTA_RETURN_IF_ERROR(Require(*impl_->privileges, caller, groups, cat, Privilege::kUseCatalog));
     if (!schema.empty()) {
@@ -170,7 +151,7 @@ Result<std::vector<TableInfo>> Governed::ListTables(const Caller& caller, const 
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
   params["visible"] = r->size();
-  VESTA_RETURN_IF_ERROR(AllowListing(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -181,7 +162,7 @@ Result<WriteResult> Governed::RestoreTable(const Caller& caller, const TableName
   json params = {{"restore_version", version}};
   if (!caller.token_id.empty()) params["token_id"] = caller.token_id;
   Result<WriteResult> r = [&]() -> Result<WriteResult> {
-    const std::set<std::string> groups = GroupSet(caller);
+    const std::set<std::string> groups = internal::GroupSet(caller);
     const Securable s = Securable::Table(table);
     VESTA_RETURN_IF_ERROR(impl_->privileges->CheckWrite(caller.user, groups, s, caller.metastore_admin));
     VESTA_RETURN_IF_ERROR(impl_->privileges->CheckRead(caller.user, groups, s, caller.metastore_admin));
@@ -245,7 +226,7 @@ Result<WriteResult> Governed::WriteDecodedRows(const Caller& caller, const Table
   if (!options.source.empty()) params["source"] = options.source;
   if (!caller.token_id.empty()) params["token_id"] = caller.token_id;
   Result<std::vector<Row>> rows = [&]() -> Result<std::vector<Row>> {
-    VESTA_RETURN_IF_ERROR(impl_->privileges->CheckWrite(caller.user, GroupSet(caller),
+    VESTA_RETURN_IF_ERROR(impl_->privileges->CheckWrite(caller.user, internal::GroupSet(caller),
                                                         Securable::Table(table), caller.metastore_admin));
     governance::VersionSpec at;
     at.version = options.read_version;

@@ -33,25 +33,6 @@ using json = nlohmann::json;
 
 constexpr size_t kMaxLineageEdges = 100000;
 
-std::set<std::string> GroupSet(const Caller& caller) {
-  return std::set<std::string>(caller.groups.begin(), caller.groups.end());
-}
-
-// Appends the allowed record of a metadata call (no lineage, no keys).
-Status AllowMeta(governance::AuditLog& audit, AuditRecord r, const json& params, int64_t row_count) {
-  r.parameters_json = internal::DumpJson(params);
-  r.outcome = "allowed";
-  r.row_count = row_count;
-  r.keys.clear();
-  Result<AuditRecord> appended = audit.Append(std::move(r));
-  if (!appended.ok()) {
-    return Status(appended.status().code(),
-                  "the audit record could not be written, so the result is withheld: " +
-                      appended.status().message());
-  }
-  return Status::OK();
-}
-
 Status RequireAdmin(const Caller& caller, const std::string& what) {
   if (caller.metastore_admin) return Status::OK();
   return Status::PermissionDenied(caller.user + " lacks metastore admin, needed to " + what);
@@ -116,7 +97,7 @@ Result<TableInfo> Governed::DescribeTable(const Caller& caller, const TableName&
   if (!caller.token_id.empty()) params["token_id"] = caller.token_id;
 
   Result<TableInfo> r = [&]() -> Result<TableInfo> {
-    VESTA_RETURN_IF_ERROR(impl_->privileges->CheckRead(caller.user, GroupSet(caller), Securable::Table(table),
+    VESTA_RETURN_IF_ERROR(impl_->privileges->CheckRead(caller.user, internal::GroupSet(caller), Securable::Table(table),
                                                        caller.metastore_admin));
     VESTA_ASSIGN_OR_RETURN(const int64_t version, impl_->store->ResolveVersion(table, at));
     params["version_read"] = version;
@@ -142,7 +123,7 @@ Result<TableInfo> Governed::DescribeTable(const Caller& caller, const TableName&
     return info;
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowMeta(*impl_->audit, std::move(rec), params, 0));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, 0));
   return r;
 }
 
@@ -154,7 +135,7 @@ Result<std::vector<CommitInfo>> Governed::History(const Caller& caller, const Ta
   if (!caller.token_id.empty()) params["token_id"] = caller.token_id;
 
   Result<std::vector<CommitInfo>> r = [&]() -> Result<std::vector<CommitInfo>> {
-    const std::set<std::string> groups = GroupSet(caller);
+    const std::set<std::string> groups = internal::GroupSet(caller);
     const Securable s = Securable::Table(table);
     VESTA_RETURN_IF_ERROR(impl_->privileges->CheckRead(caller.user, groups, s, caller.metastore_admin));
     if (limit < -1) return Status::InvalidArgument("history limit must be -1 (all) or >= 0, got " +
@@ -186,7 +167,7 @@ Result<std::vector<CommitInfo>> Governed::History(const Caller& caller, const Ta
     return commits;
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowMeta(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -201,7 +182,7 @@ Result<std::vector<AuditRecord>> Governed::QueryAudit(const Caller& caller, cons
     return impl_->audit->Query(q);
   }();
   if (!r.ok()) return impl_->Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowMeta(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 
@@ -222,7 +203,7 @@ Status Governed::ExportAudit(const Caller& caller, const AuditQuery& q, std::ost
     return impl_->Fail(std::move(rec), params, st);
   }
   params["lines"] = counter.lines();
-  st = AllowMeta(*impl_->audit, std::move(rec), params, counter.lines());
+  st = internal::AllowRead(*impl_->audit, std::move(rec), params, counter.lines());
   if (!st.ok()) {
     return Status(st.code(), std::to_string(counter.lines()) +
                                  " audit lines were exported, but the export's own audit record could not "
@@ -254,7 +235,7 @@ Result<AuditVerification> Governed::VerifyAudit(const Caller& caller) {
   params["intact"] = r->intact;
   params["records_checked"] = r->records_checked;
   params["first_bad_seq"] = r->first_bad_seq;
-  VESTA_RETURN_IF_ERROR(AllowMeta(*impl_->audit, std::move(rec), params, 0));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl_->audit, std::move(rec), params, 0));
   return r;
 }
 
@@ -348,18 +329,18 @@ Result<std::vector<LineageEdge>> LineageQuery(ImplT& impl, const Caller& caller,
       }
       VESTA_ASSIGN_OR_RETURN(TableName name, TableName::Parse(node.name));
       const Securable s = node.kind == "table" ? Securable::Table(name) : Securable::Index(name);
-      VESTA_RETURN_IF_ERROR(impl.privileges->CheckRead(caller.user, GroupSet(caller), s, false));
+      VESTA_RETURN_IF_ERROR(impl.privileges->CheckRead(caller.user, internal::GroupSet(caller), s, false));
     }
     if (max_depth < 1) return Status::InvalidArgument("lineage max_depth must be >= 1, got " + std::to_string(max_depth));
     if (caller.metastore_admin) {
       return upstream ? impl.lineage->Upstream(node, max_depth, kMaxLineageEdges)
                       : impl.lineage->Downstream(node, max_depth, kMaxLineageEdges);
     }
-    LineageWalk walk{impl.lineage.get(), impl.privileges.get(), &caller, GroupSet(caller), {}};
+    LineageWalk walk{impl.lineage.get(), impl.privileges.get(), &caller, internal::GroupSet(caller), {}};
     return walk.Walk(node, upstream, max_depth);
   }();
   if (!r.ok()) return impl.Fail(std::move(rec), params, r.status());
-  VESTA_RETURN_IF_ERROR(AllowMeta(*impl.audit, std::move(rec), params, static_cast<int64_t>(r->size())));
+  VESTA_RETURN_IF_ERROR(internal::AllowRead(*impl.audit, std::move(rec), params, static_cast<int64_t>(r->size())));
   return r;
 }
 

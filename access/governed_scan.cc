@@ -30,10 +30,6 @@ using json = nlohmann::json;
 
 constexpr size_t kMaxScanResults = 10000;
 
-std::set<std::string> GroupSet(const Caller& caller) {
-  return std::set<std::string>(caller.groups.begin(), caller.groups.end());
-}
-
 // The order of scan keys: BIGINT numerically, STRING bytewise (std::string's
 // operator< compares as unsigned char, as SQLite's BINARY collation). An
 // index has one key type, and masked keys are all STRING; NULLs (not
@@ -212,7 +208,7 @@ Status Governed::DescribeIndex(const Caller& caller, const TableName& index_name
   AuditRecord rec = Impl::NewRecord(caller, "index.describe", index_name.ToString());
   json params = json::object();
   if (!caller.token_id.empty()) params["token_id"] = caller.token_id;
-  Status st = impl_->privileges->CheckRead(caller.user, GroupSet(caller), Securable::Index(index_name),
+  Status st = impl_->privileges->CheckRead(caller.user, internal::GroupSet(caller), Securable::Index(index_name),
                                            caller.metastore_admin);
   if (!st.ok()) return impl_->Fail(std::move(rec), params, st);
   return impl_->Allow(std::move(rec), params, 0, {}, {}, "");
@@ -224,7 +220,7 @@ Result<std::vector<TableName>> Governed::VisibleIndexes(const Caller& caller,
   json params = json::object();
   params["candidates"] = candidates.size();
   if (!caller.token_id.empty()) params["token_id"] = caller.token_id;
-  const std::set<std::string> groups = GroupSet(caller);
+  const std::set<std::string> groups = internal::GroupSet(caller);
   std::vector<TableName> out;
   std::vector<std::string> names;
   for (const TableName& name : candidates) {

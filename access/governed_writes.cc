@@ -40,10 +40,6 @@ constexpr size_t kLookupSlackBytes = 1024;
 // Keys named in an Upsert refusal.
 constexpr size_t kMaxKeysInMessage = 5;
 
-std::set<std::string> GroupSet(const Caller& caller) {
-  return std::set<std::string>(caller.groups.begin(), caller.groups.end());
-}
-
 bool IsBlank(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
@@ -156,7 +152,7 @@ Result<WriteResult> WriteUnaudited(governance::Store& store, governance::Privile
                                    std::vector<Value> keys, const std::string& predicate,
                                    const WriteOptions& options, json* params) {
   const Securable securable = Securable::Table(table);
-  const std::set<std::string> groups = GroupSet(caller);
+  const std::set<std::string> groups = internal::GroupSet(caller);
   const bool is_delete = kind == WriteKind::kDeleteKeys || kind == WriteKind::kDeleteWhere;
   VESTA_RETURN_IF_ERROR(privileges.CheckWrite(caller.user, groups, securable, caller.metastore_admin));
   // A delete reads the table to choose its rows.
@@ -387,7 +383,7 @@ Status Governed::CreateSchema(const Caller& caller, const std::string& catalog, 
     if (!caller.metastore_admin) {
       // No CREATE SCHEMA privilege in this model: USE CATALOG + MANAGE (or
       // ownership) of the catalog.
-      const std::set<std::string> groups = GroupSet(caller);
+      const std::set<std::string> groups = internal::GroupSet(caller);
       if (!impl_->privileges->Has(caller.user, groups, cat, governance::Privilege::kUseCatalog)) {
         return Status::PermissionDenied(caller.user + " lacks USE CATALOG on " + cat.ToString());
       }
@@ -422,7 +418,7 @@ Result<TableInfo> Governed::CreateTable(const Caller& caller, const TableName& t
     VESTA_ASSIGN_OR_RETURN(Securable parent,
                            Securable::Parse(SecurableType::kSchema, table.catalog + "." + table.schema));
     VESTA_RETURN_IF_ERROR(
-        impl_->privileges->CheckCreateTable(caller.user, GroupSet(caller), parent, caller.metastore_admin));
+        impl_->privileges->CheckCreateTable(caller.user, internal::GroupSet(caller), parent, caller.metastore_admin));
     governance::CreateTableOptions fresh = options;
     fresh.if_not_exists = false;
     Result<TableInfo> made = impl_->store->CreateTable(table, schema, fresh, caller.user);
@@ -466,7 +462,7 @@ Status Governed::DropTable(const Caller& caller, const TableName& table) {
   Status st = [&]() -> Status {
     const Securable s = Securable::Table(table);
     VESTA_RETURN_IF_ERROR(
-        impl_->privileges->CheckManage(caller.user, GroupSet(caller), s, caller.metastore_admin));
+        impl_->privileges->CheckManage(caller.user, internal::GroupSet(caller), s, caller.metastore_admin));
     VESTA_ASSIGN_OR_RETURN(TableInfo info, impl_->store->DescribeTable(table));
     params["table_id"] = info.table_id;
     params["version"] = info.current_version;
@@ -501,7 +497,7 @@ Status Governed::AuthorizeCreateIndex(const Caller& caller, const TableName& tab
     const Securable ix = Securable::Index(index_name);
     VESTA_RETURN_IF_ERROR(ix.Validate());
     VESTA_RETURN_IF_ERROR(impl_->privileges->CheckCreateIndex(
-        caller.user, GroupSet(caller), Securable::Table(table), index_schema, caller.metastore_admin));
+        caller.user, internal::GroupSet(caller), Securable::Table(table), index_schema, caller.metastore_admin));
     VESTA_ASSIGN_OR_RETURN(TableInfo info, impl_->store->DescribeTable(table));
     params["source_version"] = info.current_version;
     // An index that exists has an owner: refuse rather than take it over.
@@ -526,7 +522,7 @@ Status Governed::AuthorizeDropIndex(const Caller& caller, const TableName& index
   Status st = [&]() -> Status {
     const Securable ix = Securable::Index(index_name);
     VESTA_RETURN_IF_ERROR(
-        impl_->privileges->CheckManage(caller.user, GroupSet(caller), ix, caller.metastore_admin));
+        impl_->privileges->CheckManage(caller.user, internal::GroupSet(caller), ix, caller.metastore_admin));
     return impl_->privileges->DropSecurable(ix, caller.user);
   }();
   if (!st.ok()) return impl_->Fail(std::move(rec), params, st);
@@ -535,19 +531,37 @@ Status Governed::AuthorizeDropIndex(const Caller& caller, const TableName& index
 }
 
 namespace internal {
+namespace {
 
-Status AllowDone(governance::AuditLog& audit, governance::AuditRecord r, const json& params, int64_t row_count,
-                 const std::string& done) {
+// Appends the "allowed" record of a call: no keys (writes and metadata reads
+// list none).
+Status AppendAllowed(governance::AuditLog& audit, governance::AuditRecord r, const json& params, int64_t row_count) {
   r.parameters_json = DumpJson(params);
   r.outcome = "allowed";
   r.row_count = row_count;
   r.keys.clear();
-  Result<governance::AuditRecord> appended = audit.Append(std::move(r));
-  if (!appended.ok()) {
-    return Status::Internal(done +
-                            ", but its audit record could not be written: " + appended.status().message());
+  return audit.Append(std::move(r)).status();
+}
+
+}  // namespace
+
+Status AllowDone(governance::AuditLog& audit, governance::AuditRecord r, const json& params, int64_t row_count,
+                 const std::string& done) {
+  Status st = AppendAllowed(audit, std::move(r), params, row_count);
+  if (!st.ok()) return Status::Internal(done + ", but its audit record could not be written: " + st.message());
+  return Status::OK();
+}
+
+Status AllowRead(governance::AuditLog& audit, governance::AuditRecord r, const json& params, int64_t row_count) {
+  Status st = AppendAllowed(audit, std::move(r), params, row_count);
+  if (!st.ok()) {
+    return Status(st.code(), "the audit record could not be written, so the result is withheld: " + st.message());
   }
   return Status::OK();
+}
+
+std::set<std::string> GroupSet(const Caller& caller) {
+  return std::set<std::string>(caller.groups.begin(), caller.groups.end());
 }
 
 }  // namespace internal

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <set>
 #include <mutex>
 #include <random>
 #include <string>
@@ -49,6 +50,16 @@ Result<std::string> StorePredicate(const std::vector<filter::Expr>& parts, const
 // retry blindly.
 Status AllowDone(governance::AuditLog& audit, governance::AuditRecord r, const nlohmann::json& params,
                  int64_t row_count, const std::string& done);
+
+// Appends the "allowed" record of a call that only read (metadata,
+// listings: no keys, no lineage). A failed append withholds the result: its
+// error is returned ("the audit record could not be written, so the result
+// is withheld: ...").
+Status AllowRead(governance::AuditLog& audit, governance::AuditRecord r, const nlohmann::json& params,
+                 int64_t row_count);
+
+// The caller's groups as the set Privileges takes.
+std::set<std::string> GroupSet(const Caller& caller);
 
 // The data writes of Governed::Impl::Write.
 enum class WriteKind { kAppend, kUpsert, kDeleteKeys, kDeleteWhere };
