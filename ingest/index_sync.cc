@@ -348,6 +348,13 @@ void LogToStderr(std::string_view line) {
   std::fprintf(stderr, "vesta: %.*s\n", static_cast<int>(line.size()), line.data());
 }
 
+Result<IndexSpec> SpecWithSource(Store& store, const IndexSource& source, const IndexSpec& spec) {
+  VESTA_ASSIGN_OR_RETURN(TableInfo current, store.DescribeTable(source.table));
+  IndexSpec out = spec;
+  out.source = SourceText(source, IdentityOf(current));
+  return out;
+}
+
 Result<OpenedIndex> OpenOrBuildIndex(Store& store, const IndexSource& source, const IndexSpec& spec,
                                      const std::string& path, const index::IndexOptions& options,
                                      const IndexLogFn& log, const SyncOptions& sync_options) {
@@ -367,7 +374,7 @@ Result<OpenedIndex> OpenOrBuildIndex(Store& store, const IndexSource& source, co
   // from a dropped and re-created table, or from another column of the same
   // shape, fails Load's fingerprint check ("was built for spec").
   IndexSpec want = spec;
-  want.source = SourceText(source, identity);
+  want.source = SourceText(source, identity);  // as SpecWithSource
   Result<std::unique_ptr<VectorIndex>> loaded = VectorIndex::Load(path, want, options);
   if (!loaded.ok()) reason = loaded.status().message();
 

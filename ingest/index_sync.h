@@ -169,6 +169,14 @@ using IndexLogFn = std::function<void(std::string_view line)>;
 // The default IndexLogFn: writes "vesta: <line>\n" to stderr.
 void LogToStderr(std::string_view line);
 
+// `spec` with `source` set to the source table's identity and vector
+// column, exactly as OpenOrBuildIndex sets it: an index created with this
+// spec, built elsewhere (e.g. by a governed sync that records lineage) and
+// saved, is reused by OpenOrBuildIndex as long as the table is the same.
+// Errors: NotFound if the table does not exist.
+Result<index::IndexSpec> SpecWithSource(governance::Store& store, const IndexSource& source,
+                                        const index::IndexSpec& spec);
+
 struct OpenedIndex {
   std::unique_ptr<index::VectorIndex> index;  // never null on success
   // True if the file at `path` was loaded and used (then synced if it was

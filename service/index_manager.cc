@@ -497,17 +497,18 @@ Result<IndexStatus> IndexManager::Create(const access::Caller& caller, IndexDefi
   std::filesystem::remove(e->path, ec);  // a leftover file of a dropped index of that name
   {
     std::lock_guard<std::mutex> sync_lock(e->sync_mu);
-    auto opened = ingest::OpenOrBuildIndex(g.store(), e->source, *spec, e->path, impl.options.index_options,
-                                           [](std::string_view) {});
-    if (!opened.ok()) return fail(opened.status());
-    e->index = std::move(opened->index);
-    e->saved_version = e->index->snapshot()->version();
-    // Audit and lineage of the build (a no-op sync: the index is current).
+    // Built by a governed sync (audit "index.sync", lineage table@v ->
+    // index@v), with the spec OpenOrBuildIndex expects, then saved.
+    auto with_source = ingest::SpecWithSource(g.store(), e->source, *spec);
+    if (!with_source.ok()) return fail(with_source.status());
+    auto created = index::VectorIndex::Create(*with_source, impl.options.index_options);
+    if (!created.ok()) return fail(created.status());
+    e->index = std::move(created).value();
     auto report = impl.SyncLocked(caller, *e);
-    if (!report.ok()) {
-      std::filesystem::remove(e->path, ec);
-      return fail(report.status());
-    }
+    if (!report.ok()) return fail(report.status());
+    Status saved = e->index->Save(e->path);
+    if (!saved.ok()) return fail(saved);
+    e->saved_version = e->index->snapshot()->version();
   }
   governance::IndexCatalogEntry ce{def.name, internal::JsonDump(DefinitionToJson(def)), def.creator, def.created_at};
   Status recorded = impl.catalog->Create(ce);

@@ -30,8 +30,9 @@
 //   -> VectorIndex {name, endpoint_name, primary_key, index_type, creator,
 //       delta_sync_index_spec | direct_access_index_spec,
 //       status: {ready, detailed_state, message, indexed_row_count, index_url},
-//       vesta: {kind, metric, index_version, source_table, source_version,
-//               versions_behind, memory_bytes, last_sync}}   (Vesta extension)
+//       vesta: {kind, metric, hnsw: {m, ef_construction}, search: {ef_search, nprobe},
+//               index_version, source_table, source_version, versions_behind,
+//               memory_bytes, last_sync}}   (Vesta extension)
 //   Audit "index.describe".
 // DELETE /api/2.0/vector-search/indexes/{index_name}            drop -> {}
 //   (Direct Access: with its backing table). Audit "index.drop".
@@ -59,7 +60,8 @@
 // POST|GET /api/2.0/vector-search/indexes/{index_name}/scan
 //   {last_primary_key?, num_results: 1..10000 (default 100)}
 //   -> {data: [{fields: [{key, value: {string_value | number_value | bool_value |
-//       list_value: {values: [...]} | null_value}}]}], last_primary_key}
+//       list_value: {values: [...]} | null_value}}]}], last_primary_key,
+//       vesta: {index_version}}
 //   Audit "index.scan".
 // POST /api/2.0/vector-search/indexes/{index_name}/upsert-data
 //   {inputs_json: "<JSON array of row objects>"} (Direct Access)

@@ -159,6 +159,12 @@ TEST_F(IndexRoutesTest, CreateDescribeListAndQueryMatchExactSearch) {
   EXPECT_EQ(d.body["status"]["indexed_row_count"], kRows);
   EXPECT_EQ(d.body["delta_sync_index_spec"]["source_table"], "main.imaging.cases");
   EXPECT_EQ(d.body["vesta"]["versions_behind"], 0);
+  // The build is in the lineage: table@1 -> index@1, synced_from.
+  auto up = g_->lineage().Upstream({"index", "main.imaging.cases_idx", -1});
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  ASSERT_EQ(up->size(), 1u);
+  EXPECT_EQ((*up)[0].from.ToString(), "table main.imaging.cases@1");
+  EXPECT_EQ((*up)[0].relation, "synced_from");
 
   Reply l = Get(kIndexes, admin_token_);
   ASSERT_EQ(l.status, 200) << l.raw;

@@ -30,7 +30,6 @@ disabled). The server is stopped with SIGTERM at the end, even on failure.
 """
 
 import argparse
-import copy
 import json
 import os
 import re
@@ -39,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -300,6 +298,8 @@ def send(port, method, path, query=None, body=None, token=None):
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+    except (urllib.error.URLError, OSError) as e:  # no answer (e.g. the server died): status 0
+        return 0, {}, f"no answer: {e}".encode()
 
 
 # --- Examples --------------------------------------------------------------------------
