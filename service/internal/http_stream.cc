@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -122,6 +123,11 @@ bool ServeConnection(int sock, SSL* ssl, const std::function<bool(httplib::Strea
                      time_t read_timeout_usec, time_t write_timeout_sec, time_t write_timeout_usec,
                      const std::atomic<int>& server_socket) {
   bool ok = true;
+  // httplib writes a response's head and body in separate sends: with
+  // Nagle's algorithm on, the body waits for the client's delayed ACK
+  // (~40 ms on Linux) on every keep-alive request (bench/results/http.md).
+  int one = 1;
+  ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   {
     BufferedStream strm(sock, ssl, read_timeout_sec, read_timeout_usec, write_timeout_sec, write_timeout_usec);
     const int keep_alive_ms = static_cast<int>(keep_alive_timeout_sec * 1000);
