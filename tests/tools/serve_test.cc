@@ -26,9 +26,12 @@
 
 #include "governance/audit.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/tls_cert.h"
 
 namespace vesta::tools {
 namespace {
+
+using ::vesta::testing::WriteSelfSignedCert;
 
 using Clock = std::chrono::steady_clock;
 
@@ -258,32 +261,6 @@ TEST_F(ServeTest, MissingTlsFileIsNamed) {
   EXPECT_NE(err_.find("missing-cert.pem"), std::string::npos) << err_;
 }
 
-// A self-signed certificate for 127.0.0.1 (EC P-256) as PEM files.
-void WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  ASSERT_NE(key, nullptr);
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600 * 24);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1,
-                             0);
-  X509_set_issuer_name(x, name);
-  ASSERT_GT(X509_sign(x, key, EVP_sha256()), 0);
-  FILE* cf = std::fopen(cert_path.c_str(), "wb");
-  ASSERT_NE(cf, nullptr);
-  PEM_write_X509(cf, x);
-  std::fclose(cf);
-  FILE* kf = std::fopen(key_path.c_str(), "wb");
-  ASSERT_NE(kf, nullptr);
-  PEM_write_PrivateKey(kf, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(kf);
-  X509_free(x);
-  EVP_PKEY_free(key);
-}
 
 TEST_F(ServeTest, ServesHttpsWithTlsCertAndKey) {
   const std::string cert = dir_.File("cert.pem"), key = dir_.File("key.pem");
