@@ -507,34 +507,16 @@ json EdgeJson(const governance::LineageEdge& e) {
           {"edge_id", e.edge_id},     {"depth", e.depth}};
 }
 
-// Path patterns.
-const char* const kName = "([^/]+)";
-
-std::string Rx(std::string route) {
-  // Escapes the dots of "/api/2.0" and "/api/2.1"; {..} placeholders are
-  // written as kName by the callers.
-  std::string out;
-  for (char c : route) {
-    if (c == '.') {
-      out += "\\.";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 void RegisterPrincipalRoutes(Router& r) {
   access::Governed& g = r.governed();
-  r.Post("/api/2.0/vesta/principals", Rx("/api/2.0/vesta/principals"),
-         [&g](const Call& call) -> Result<json> {
-           VESTA_ASSIGN_OR_RETURN(std::string name, RequiredString(call.body, "name"));
-           VESTA_ASSIGN_OR_RETURN(std::string kind_text, RequiredString(call.body, "kind"));
-           VESTA_ASSIGN_OR_RETURN(PrincipalKind kind, ParseKind(kind_text, "kind"));
-           VESTA_ASSIGN_OR_RETURN(governance::PrincipalInfo info, g.CreatePrincipal(call.caller, name, kind));
-           return PrincipalJson(info);
-         });
-  r.Get("/api/2.0/vesta/principals", Rx("/api/2.0/vesta/principals"), [&g](const Call& call) -> Result<json> {
+  r.Post("/api/2.0/vesta/principals", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(std::string name, RequiredString(call.body, "name"));
+    VESTA_ASSIGN_OR_RETURN(std::string kind_text, RequiredString(call.body, "kind"));
+    VESTA_ASSIGN_OR_RETURN(PrincipalKind kind, ParseKind(kind_text, "kind"));
+    VESTA_ASSIGN_OR_RETURN(governance::PrincipalInfo info, g.CreatePrincipal(call.caller, name, kind));
+    return PrincipalJson(info);
+  });
+  r.Get("/api/2.0/vesta/principals", [&g](const Call& call) -> Result<json> {
     std::optional<PrincipalKind> kind;
     if (auto k = call.Query("kind")) {
       VESTA_ASSIGN_OR_RETURN(kind, ParseKind(*k, "kind"));
@@ -544,42 +526,36 @@ void RegisterPrincipalRoutes(Router& r) {
     for (const auto& p : list) out.push_back(PrincipalJson(p));
     return json{{"principals", out}};
   });
-  r.Get(
-      "/api/2.0/vesta/principals/{name}", Rx("/api/2.0/vesta/principals/") + kName,
-      [&g](const Call& call) -> Result<json> {
-        VESTA_ASSIGN_OR_RETURN(access::Governed::PrincipalDetails d,
-                               g.DescribePrincipal(call.caller, call.Param(1)));
-        json out = PrincipalJson(d.info);
-        out["groups"] = d.groups;
-        json members = json::array();
-        for (const auto& m : d.members) {
-          members.push_back({{"name", m.name}, {"kind", std::string(governance::PrincipalKindName(m.kind))}});
-        }
-        out["members"] = members;
-        return out;
-      });
-  r.Delete("/api/2.0/vesta/principals/{name}", Rx("/api/2.0/vesta/principals/") + kName,
-           [&g](const Call& call) -> Result<json> {
-             VESTA_RETURN_IF_ERROR(g.DropPrincipal(call.caller, call.Param(1)));
-             return json::object();
-           });
-  r.Post("/api/2.0/vesta/groups/{group}/members", Rx("/api/2.0/vesta/groups/") + kName + "/members",
-         [&g](const Call& call) -> Result<json> {
-           VESTA_ASSIGN_OR_RETURN(std::string member, RequiredString(call.body, "member"));
-           VESTA_RETURN_IF_ERROR(g.AddMember(call.caller, call.Param(1), member));
-           return json{{"group", call.Param(1)}, {"member", member}};
-         });
-  r.Delete("/api/2.0/vesta/groups/{group}/members/{member}",
-           Rx("/api/2.0/vesta/groups/") + kName + "/members/" + kName,
-           [&g](const Call& call) -> Result<json> {
-             VESTA_RETURN_IF_ERROR(g.RemoveMember(call.caller, call.Param(1), call.Param(2)));
-             return json::object();
-           });
+  r.Get("/api/2.0/vesta/principals/{name}", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(access::Governed::PrincipalDetails d,
+                           g.DescribePrincipal(call.caller, call.Param(1)));
+    json out = PrincipalJson(d.info);
+    out["groups"] = d.groups;
+    json members = json::array();
+    for (const auto& m : d.members) {
+      members.push_back({{"name", m.name}, {"kind", std::string(governance::PrincipalKindName(m.kind))}});
+    }
+    out["members"] = members;
+    return out;
+  });
+  r.Delete("/api/2.0/vesta/principals/{name}", [&g](const Call& call) -> Result<json> {
+    VESTA_RETURN_IF_ERROR(g.DropPrincipal(call.caller, call.Param(1)));
+    return json::object();
+  });
+  r.Post("/api/2.0/vesta/groups/{group}/members", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(std::string member, RequiredString(call.body, "member"));
+    VESTA_RETURN_IF_ERROR(g.AddMember(call.caller, call.Param(1), member));
+    return json{{"group", call.Param(1)}, {"member", member}};
+  });
+  r.Delete("/api/2.0/vesta/groups/{group}/members/{member}", [&g](const Call& call) -> Result<json> {
+    VESTA_RETURN_IF_ERROR(g.RemoveMember(call.caller, call.Param(1), call.Param(2)));
+    return json::object();
+  });
 }
 
 void RegisterTokenRoutes(Router& r) {
   access::Governed& g = r.governed();
-  r.Post("/api/2.0/token/create", Rx("/api/2.0/token/create"), [&g](const Call& call) -> Result<json> {
+  r.Post("/api/2.0/token/create", [&g](const Call& call) -> Result<json> {
     VESTA_ASSIGN_OR_RETURN(std::optional<std::string> comment, OptionalString(call.body, "comment"));
     VESTA_ASSIGN_OR_RETURN(std::optional<int64_t> lifetime, OptionalInt(call.body, "lifetime_seconds"));
     VESTA_ASSIGN_OR_RETURN(std::optional<std::string> principal, OptionalString(call.body, "principal"));
@@ -587,7 +563,7 @@ void RegisterTokenRoutes(Router& r) {
                            g.IssueToken(call.caller, principal.value_or(""), lifetime, comment.value_or("")));
     return json{{"token_value", t.token}, {"token_info", TokenInfoJson(t.info)}};
   });
-  r.Get("/api/2.0/token/list", Rx("/api/2.0/token/list"), [&g](const Call& call) -> Result<json> {
+  r.Get("/api/2.0/token/list", [&g](const Call& call) -> Result<json> {
     VESTA_ASSIGN_OR_RETURN(bool include_inactive, BoolQuery(call, "include_inactive"));
     VESTA_ASSIGN_OR_RETURN(auto tokens,
                            g.ListTokens(call.caller, call.Query("principal").value_or(""), include_inactive));
@@ -595,7 +571,7 @@ void RegisterTokenRoutes(Router& r) {
     for (const auto& t : tokens) out.push_back(TokenInfoJson(t));
     return json{{"token_infos", out}};
   });
-  r.Post("/api/2.0/token/delete", Rx("/api/2.0/token/delete"), [&g](const Call& call) -> Result<json> {
+  r.Post("/api/2.0/token/delete", [&g](const Call& call) -> Result<json> {
     VESTA_ASSIGN_OR_RETURN(std::string token_id, RequiredString(call.body, "token_id"));
     VESTA_RETURN_IF_ERROR(g.RevokeToken(call.caller, token_id));
     return json::object();
@@ -604,14 +580,13 @@ void RegisterTokenRoutes(Router& r) {
 
 void RegisterGrantRoutes(Router& r) {
   access::Governed& g = r.governed();
-  const std::string perms = Rx("/api/2.1/unity-catalog/permissions/") + kName + "/" + kName;
-  r.Get("/api/2.1/unity-catalog/permissions/{securable_type}/{full_name}", perms,
+  r.Get("/api/2.1/unity-catalog/permissions/{securable_type}/{full_name}",
         [&g](const Call& call) -> Result<json> {
           VESTA_ASSIGN_OR_RETURN(Securable s, SecurableFromPath(call));
           VESTA_ASSIGN_OR_RETURN(auto as, g.GetPermissions(call.caller, s, call.Query("principal")));
           return AssignmentsJson(as);
         });
-  r.Patch("/api/2.1/unity-catalog/permissions/{securable_type}/{full_name}", perms,
+  r.Patch("/api/2.1/unity-catalog/permissions/{securable_type}/{full_name}",
           [&g](const Call& call) -> Result<json> {
             VESTA_ASSIGN_OR_RETURN(Securable s, SecurableFromPath(call));
             VESTA_ASSIGN_OR_RETURN(auto changes, ChangesFromJson(call.body));
@@ -619,75 +594,65 @@ void RegisterGrantRoutes(Router& r) {
             return AssignmentsJson(as);
           });
   r.Get("/api/2.1/unity-catalog/effective-permissions/{securable_type}/{full_name}",
-        Rx("/api/2.1/unity-catalog/effective-permissions/") + kName + "/" + kName,
         [&g](const Call& call) -> Result<json> {
           VESTA_ASSIGN_OR_RETURN(Securable s, SecurableFromPath(call));
           VESTA_ASSIGN_OR_RETURN(
               auto eps, g.EffectivePermissions(call.caller, s, call.Query("principal").value_or("")));
           return EffectiveJson(eps);
         });
-  r.Put("/api/2.0/vesta/owners/{securable_type}/{full_name}",
-        Rx("/api/2.0/vesta/owners/") + kName + "/" + kName, [&g](const Call& call) -> Result<json> {
-          VESTA_ASSIGN_OR_RETURN(Securable s, SecurableFromPath(call));
-          VESTA_ASSIGN_OR_RETURN(std::string owner, RequiredString(call.body, "owner"));
-          VESTA_RETURN_IF_ERROR(g.SetOwner(call.caller, s, owner));
-          return json{{"securable_type", std::string(governance::SecurableTypeName(s.type))},
-                      {"full_name", s.full_name},
-                      {"owner", owner}};
-        });
+  r.Put("/api/2.0/vesta/owners/{securable_type}/{full_name}", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(Securable s, SecurableFromPath(call));
+    VESTA_ASSIGN_OR_RETURN(std::string owner, RequiredString(call.body, "owner"));
+    VESTA_RETURN_IF_ERROR(g.SetOwner(call.caller, s, owner));
+    return json{{"securable_type", std::string(governance::SecurableTypeName(s.type))},
+                {"full_name", s.full_name},
+                {"owner", owner}};
+  });
 }
 
 void RegisterPolicyRoutes(Router& r) {
   access::Governed& g = r.governed();
-  const std::string table = Rx("/api/2.0/vesta/tables/") + kName;
 
-  const std::string row_filter = table + "/row-filter";
-  r.Put("/api/2.0/vesta/tables/{full_name}/row-filter", row_filter, [&g](const Call& call) -> Result<json> {
+  r.Put("/api/2.0/vesta/tables/{full_name}/row-filter", [&g](const Call& call) -> Result<json> {
     VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
     VESTA_ASSIGN_OR_RETURN(std::string filter, RequiredString(call.body, "filter"));
     VESTA_RETURN_IF_ERROR(g.SetRowFilter(call.caller, name, filter));
     return json{{"table", name.ToString()}, {"filter", filter}};
   });
-  r.Delete("/api/2.0/vesta/tables/{full_name}/row-filter", row_filter,
-           [&g](const Call& call) -> Result<json> {
-             VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
-             VESTA_RETURN_IF_ERROR(g.DropRowFilter(call.caller, name));
-             return json::object();
-           });
-  r.Get("/api/2.0/vesta/tables/{full_name}/row-filter", row_filter, [&g](const Call& call) -> Result<json> {
+  r.Delete("/api/2.0/vesta/tables/{full_name}/row-filter", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
+    VESTA_RETURN_IF_ERROR(g.DropRowFilter(call.caller, name));
+    return json::object();
+  });
+  r.Get("/api/2.0/vesta/tables/{full_name}/row-filter", [&g](const Call& call) -> Result<json> {
     VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
     VESTA_ASSIGN_OR_RETURN(std::optional<std::string> filter, g.GetRowFilter(call.caller, name));
     return json{{"table", name.ToString()}, {"filter", filter ? json(*filter) : json(nullptr)}};
   });
 
-  const std::string mask = table + "/column-masks/" + kName;
-  r.Put("/api/2.0/vesta/tables/{full_name}/column-masks/{column}", mask,
-        [&g](const Call& call) -> Result<json> {
-          VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
-          VESTA_ASSIGN_OR_RETURN(MaskSpec spec, MaskFromBody(call.body));
-          const std::string column = call.Param(2);
-          VESTA_RETURN_IF_ERROR(g.SetColumnMask(call.caller, name, column, spec));
-          return json{{"column", column}, {"mask", MaskJson(spec)}, {"exempt_groups", spec.exempt_groups}};
-        });
-  r.Delete("/api/2.0/vesta/tables/{full_name}/column-masks/{column}", mask,
-           [&g](const Call& call) -> Result<json> {
-             VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
-             VESTA_RETURN_IF_ERROR(g.DropColumnMask(call.caller, name, call.Param(2)));
-             return json::object();
-           });
-  r.Get("/api/2.0/vesta/tables/{full_name}/column-masks", table + "/column-masks",
-        [&g](const Call& call) -> Result<json> {
-          VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
-          VESTA_ASSIGN_OR_RETURN(auto masks, g.ListColumnMasks(call.caller, name));
-          json out = json::array();
-          for (const auto& [column, spec] : masks) {
-            out.push_back(
-                {{"column", column}, {"mask", MaskJson(spec)}, {"exempt_groups", spec.exempt_groups}});
-          }
-          return json{{"column_masks", out}};
-        });
+  r.Put("/api/2.0/vesta/tables/{full_name}/column-masks/{column}", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
+    VESTA_ASSIGN_OR_RETURN(MaskSpec spec, MaskFromBody(call.body));
+    const std::string column = call.Param(2);
+    VESTA_RETURN_IF_ERROR(g.SetColumnMask(call.caller, name, column, spec));
+    return json{{"column", column}, {"mask", MaskJson(spec)}, {"exempt_groups", spec.exempt_groups}};
+  });
+  r.Delete("/api/2.0/vesta/tables/{full_name}/column-masks/{column}", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
+    VESTA_RETURN_IF_ERROR(g.DropColumnMask(call.caller, name, call.Param(2)));
+    return json::object();
+  });
+  r.Get("/api/2.0/vesta/tables/{full_name}/column-masks", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
+    VESTA_ASSIGN_OR_RETURN(auto masks, g.ListColumnMasks(call.caller, name));
+    json out = json::array();
+    for (const auto& [column, spec] : masks) {
+      out.push_back({{"column", column}, {"mask", MaskJson(spec)}, {"exempt_groups", spec.exempt_groups}});
+    }
+    return json{{"column_masks", out}};
+  });
 
-  r.Put("/api/2.0/vesta/tables/{full_name}/tags", table + "/tags", [&g](const Call& call) -> Result<json> {
+  r.Put("/api/2.0/vesta/tables/{full_name}/tags", [&g](const Call& call) -> Result<json> {
     VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
     VESTA_ASSIGN_OR_RETURN(std::string key, RequiredString(call.body, "key"));
     VESTA_ASSIGN_OR_RETURN(std::optional<std::string> value, OptionalString(call.body, "value"));
@@ -696,13 +661,12 @@ void RegisterPolicyRoutes(Router& r) {
     return json{
         {"key", key}, {"value", value.value_or("")}, {"column", column ? json(*column) : json(nullptr)}};
   });
-  r.Delete("/api/2.0/vesta/tables/{full_name}/tags/{key}", table + "/tags/" + kName,
-           [&g](const Call& call) -> Result<json> {
-             VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
-             VESTA_RETURN_IF_ERROR(g.UnsetTag(call.caller, name, call.Query("column"), call.Param(2)));
-             return json::object();
-           });
-  r.Get("/api/2.0/vesta/tables/{full_name}/tags", table + "/tags", [&g](const Call& call) -> Result<json> {
+  r.Delete("/api/2.0/vesta/tables/{full_name}/tags/{key}", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
+    VESTA_RETURN_IF_ERROR(g.UnsetTag(call.caller, name, call.Query("column"), call.Param(2)));
+    return json::object();
+  });
+  r.Get("/api/2.0/vesta/tables/{full_name}/tags", [&g](const Call& call) -> Result<json> {
     VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
     VESTA_ASSIGN_OR_RETURN(auto tags, g.ListTags(call.caller, name));
     json out = json::array();
@@ -710,43 +674,40 @@ void RegisterPolicyRoutes(Router& r) {
     return json{{"tags", out}};
   });
 
-  r.Post("/api/2.0/vesta/tag-policies", Rx("/api/2.0/vesta/tag-policies"),
-         [&g](const Call& call) -> Result<json> {
-           TagPolicy p;
-           VESTA_ASSIGN_OR_RETURN(p.name, RequiredString(call.body, "name"));
-           VESTA_ASSIGN_OR_RETURN(std::string kind, RequiredString(call.body, "kind"));
-           VESTA_ASSIGN_OR_RETURN(p.tag_key, RequiredString(call.body, "tag_key"));
-           VESTA_ASSIGN_OR_RETURN(p.tag_value, OptionalString(call.body, "tag_value"));
-           if (kind == "mask") {
-             p.kind = TagPolicy::Kind::kMask;
-             VESTA_ASSIGN_OR_RETURN(p.mask, MaskFromBody(call.body));
-           } else if (kind == "row_filter") {
-             p.kind = TagPolicy::Kind::kRowFilter;
-             VESTA_ASSIGN_OR_RETURN(p.filter, RequiredString(call.body, "filter"));
-           } else {
-             return Status::InvalidArgument("kind: expected \"mask\" or \"row_filter\", got \"" +
-                                            kind.substr(0, 40) + "\"");
-           }
-           VESTA_ASSIGN_OR_RETURN(TagPolicy created, g.CreateTagPolicy(call.caller, p));
-           return TagPolicyJson(created);
-         });
-  r.Get("/api/2.0/vesta/tag-policies", Rx("/api/2.0/vesta/tag-policies"),
-        [&g](const Call& call) -> Result<json> {
-          VESTA_ASSIGN_OR_RETURN(auto policies, g.ListTagPolicies(call.caller));
-          json out = json::array();
-          for (const auto& p : policies) out.push_back(TagPolicyJson(p));
-          return json{{"tag_policies", out}};
-        });
-  r.Delete("/api/2.0/vesta/tag-policies/{name}", Rx("/api/2.0/vesta/tag-policies/") + kName,
-           [&g](const Call& call) -> Result<json> {
-             VESTA_RETURN_IF_ERROR(g.DropTagPolicy(call.caller, call.Param(1)));
-             return json::object();
-           });
+  r.Post("/api/2.0/vesta/tag-policies", [&g](const Call& call) -> Result<json> {
+    TagPolicy p;
+    VESTA_ASSIGN_OR_RETURN(p.name, RequiredString(call.body, "name"));
+    VESTA_ASSIGN_OR_RETURN(std::string kind, RequiredString(call.body, "kind"));
+    VESTA_ASSIGN_OR_RETURN(p.tag_key, RequiredString(call.body, "tag_key"));
+    VESTA_ASSIGN_OR_RETURN(p.tag_value, OptionalString(call.body, "tag_value"));
+    if (kind == "mask") {
+      p.kind = TagPolicy::Kind::kMask;
+      VESTA_ASSIGN_OR_RETURN(p.mask, MaskFromBody(call.body));
+    } else if (kind == "row_filter") {
+      p.kind = TagPolicy::Kind::kRowFilter;
+      VESTA_ASSIGN_OR_RETURN(p.filter, RequiredString(call.body, "filter"));
+    } else {
+      return Status::InvalidArgument("kind: expected \"mask\" or \"row_filter\", got \"" +
+                                     kind.substr(0, 40) + "\"");
+    }
+    VESTA_ASSIGN_OR_RETURN(TagPolicy created, g.CreateTagPolicy(call.caller, p));
+    return TagPolicyJson(created);
+  });
+  r.Get("/api/2.0/vesta/tag-policies", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto policies, g.ListTagPolicies(call.caller));
+    json out = json::array();
+    for (const auto& p : policies) out.push_back(TagPolicyJson(p));
+    return json{{"tag_policies", out}};
+  });
+  r.Delete("/api/2.0/vesta/tag-policies/{name}", [&g](const Call& call) -> Result<json> {
+    VESTA_RETURN_IF_ERROR(g.DropTagPolicy(call.caller, call.Param(1)));
+    return json::object();
+  });
 }
 
 void RegisterAuditAndLineageRoutes(Router& r) {
   access::Governed& g = r.governed();
-  r.Get("/api/2.0/vesta/audit", Rx("/api/2.0/vesta/audit"), [&g](const Call& call) -> Result<json> {
+  r.Get("/api/2.0/vesta/audit", [&g](const Call& call) -> Result<json> {
     governance::AuditQuery q;
     q.principal = call.Query("principal");
     q.action = call.Query("action");
@@ -779,15 +740,14 @@ void RegisterAuditAndLineageRoutes(Router& r) {
     for (const auto& rec : records) out.push_back(AuditRecordJson(rec));
     return json{{"records", out}};
   });
-  r.Post("/api/2.0/vesta/audit/verify", Rx("/api/2.0/vesta/audit/verify"),
-         [&g](const Call& call) -> Result<json> {
-           VESTA_ASSIGN_OR_RETURN(access::AuditVerification v, g.VerifyAudit(call.caller));
-           return json{{"intact", v.intact},
-                       {"records_checked", v.records_checked},
-                       {"first_bad_seq", v.first_bad_seq},
-                       {"problem", v.problem}};
-         });
-  r.Get("/api/2.0/vesta/lineage", Rx("/api/2.0/vesta/lineage"), [&g](const Call& call) -> Result<json> {
+  r.Post("/api/2.0/vesta/audit/verify", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(access::AuditVerification v, g.VerifyAudit(call.caller));
+    return json{{"intact", v.intact},
+                {"records_checked", v.records_checked},
+                {"first_bad_seq", v.first_bad_seq},
+                {"problem", v.problem}};
+  });
+  r.Get("/api/2.0/vesta/lineage", [&g](const Call& call) -> Result<json> {
     governance::LineageNode node;
     node.kind = call.Query("kind").value_or("table");
     if (node.kind != "table" && node.kind != "index" && node.kind != "query" && node.kind != "job") {

@@ -93,11 +93,10 @@ using governance::TableName;
 constexpr int64_t kMaxNumResults = 1000;
 constexpr int64_t kMaxScanResults = 10000;
 constexpr char kIndexes[] = "/api/2.0/vector-search/indexes";
-constexpr char kIndexesRe[] = R"(/api/2\.0/vector-search/indexes)";
-constexpr char kOneRe[] = R"(/api/2\.0/vector-search/indexes/([^/]+))";
 
-std::string Route(const std::string& suffix) { return std::string(kIndexes) + "/{index_name}" + suffix; }
-std::string RouteRe(const std::string& suffix) { return std::string(kOneRe) + suffix; }
+std::string Route(const std::string& suffix) {
+  return std::string(kIndexes) + "/{index_name}" + suffix;
+}
 
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -123,8 +122,9 @@ Status Prefixed(const Status& st, const std::string& prefix) {
 Status ParseEmbeddingColumns(const json& spec, const std::string& where, IndexDefinition& d) {
   auto it = spec.find("embedding_vector_columns");
   if (it == spec.end() || !it->is_array() || it->size() != 1) {
-    return Status::InvalidArgument(where + ".embedding_vector_columns: expected exactly one {name, "
-                                           "embedding_dimension} (Vesta indexes one vector column)");
+    return Status::InvalidArgument(where +
+                                   ".embedding_vector_columns: expected exactly one {name, "
+                                   "embedding_dimension} (Vesta indexes one vector column)");
   }
   const json& c = (*it)[0];
   std::string cw = where + ".embedding_vector_columns[0]";
@@ -152,7 +152,8 @@ Result<Schema> DirectSchema(const std::string& schema_json, const IndexDefinitio
   Schema s;
   s.primary_key = d.primary_key;
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!it.value().is_string()) return Status::InvalidArgument(where + "." + it.key() + ": expected a type name");
+    if (!it.value().is_string())
+      return Status::InvalidArgument(where + "." + it.key() + ": expected a type name");
     std::string t = Upper(it.value().get<std::string>());
     DataType type;
     if (t == "STRING") {
@@ -175,8 +176,9 @@ Result<Schema> DirectSchema(const std::string& schema_json, const IndexDefinitio
       }
       type = DataType::Vector(d.embedding_dimension);
     } else {
-      return Status::InvalidArgument(where + "." + it.key() + ": unsupported type '" + it.value().get<std::string>() +
-                                     "' (expected string, long, double, boolean, date, timestamp or array<float>)");
+      return Status::InvalidArgument(
+          where + "." + it.key() + ": unsupported type '" + it.value().get<std::string>() +
+          "' (expected string, long, double, boolean, date, timestamp or array<float>)");
     }
     bool is_key = EqualsIgnoreCase(it.key(), d.primary_key);
     s.columns.push_back({it.key(), type, !is_key, ""});
@@ -210,8 +212,9 @@ Result<IndexDefinition> DefinitionFromRequest(const json& body) {
       return Status::InvalidArgument(w + ".pipeline_type: expected TRIGGERED or CONTINUOUS, got '" + p + "'");
     }
     if (spec->contains("embedding_source_columns") && !(*spec)["embedding_source_columns"].is_null()) {
-      return Status::InvalidArgument(w + ".embedding_source_columns: not supported: Vesta does not compute "
-                                         "embeddings; give embedding_vector_columns");
+      return Status::InvalidArgument(w +
+                                     ".embedding_source_columns: not supported: Vesta does not compute "
+                                     "embeddings; give embedding_vector_columns");
     }
     VESTA_RETURN_IF_ERROR(ParseEmbeddingColumns(*spec, w, d));
     auto cols = StringList(*spec, "columns_to_sync");
@@ -250,7 +253,8 @@ Result<IndexDefinition> DefinitionFromRequest(const json& body) {
       if (!x.ok()) return Prefixed(x.status(), w);
       if (*x) {
         if (**x < 0 || **x > 1'000'000) {
-          return Status::InvalidArgument(w + "." + field + ": expected 0..1000000, got " + std::to_string(**x));
+          return Status::InvalidArgument(w + "." + field + ": expected 0..1000000, got " +
+                                         std::to_string(**x));
         }
         out = static_cast<int>(**x);
       }
@@ -292,17 +296,32 @@ json StatusToJson(const IndexStatus& s) {
     for (const Column& c : d.direct_schema.columns) {
       std::string t;
       switch (c.type.id) {
-        case TypeId::kBigint: t = "long"; break;
-        case TypeId::kDouble: t = "double"; break;
-        case TypeId::kString: t = "string"; break;
-        case TypeId::kBoolean: t = "boolean"; break;
-        case TypeId::kDate: t = "date"; break;
-        case TypeId::kTimestamp: t = "timestamp"; break;
-        case TypeId::kVector: t = "array<float>"; break;
+        case TypeId::kBigint:
+          t = "long";
+          break;
+        case TypeId::kDouble:
+          t = "double";
+          break;
+        case TypeId::kString:
+          t = "string";
+          break;
+        case TypeId::kBoolean:
+          t = "boolean";
+          break;
+        case TypeId::kDate:
+          t = "date";
+          break;
+        case TypeId::kTimestamp:
+          t = "timestamp";
+          break;
+        case TypeId::kVector:
+          t = "array<float>";
+          break;
       }
       schema[c.name] = t;
     }
-    out["direct_access_index_spec"] = {{"schema_json", JsonDump(schema)}, {"embedding_vector_columns", embedding}};
+    out["direct_access_index_spec"] = {{"schema_json", JsonDump(schema)},
+                                       {"embedding_vector_columns", embedding}};
   }
   out["vesta"] = {{"kind", std::string(index::IndexKindName(d.kind))},
                   {"metric", std::string(index::MetricName(d.metric))},
@@ -464,8 +483,12 @@ struct IndexRoutes {
   Result<json> Sync(const Call& call) {
     VESTA_ASSIGN_OR_RETURN(TableName name, Name(call));
     VESTA_ASSIGN_OR_RETURN(ingest::SyncReport r, indexes.Sync(call.caller, name));
-    return json{{"from_version", r.from_version}, {"to_version", r.to_version}, {"inserted", r.inserted},
-                {"updated", r.updated},           {"deleted", r.deleted},       {"rebuilt", r.rebuilt},
+    return json{{"from_version", r.from_version},
+                {"to_version", r.to_version},
+                {"inserted", r.inserted},
+                {"updated", r.updated},
+                {"deleted", r.deleted},
+                {"rebuilt", r.rebuilt},
                 {"reason", r.reason}};
   }
 
@@ -477,17 +500,20 @@ struct IndexRoutes {
     if (qt == "HYBRID" || qt == "FULL_TEXT") {
       return Status::InvalidArgument("query_type: " + qt + " is not supported yet (only ANN)");
     }
-    if (qt != "ANN") return Status::InvalidArgument("query_type: expected ANN, HYBRID or FULL_TEXT, got '" + qt + "'");
+    if (qt != "ANN")
+      return Status::InvalidArgument("query_type: expected ANN, HYBRID or FULL_TEXT, got '" + qt + "'");
     auto cols = b.find("columns");
-    if (cols == b.end() || cols->is_null()) return Status::InvalidArgument("columns: required (an array of column names)");
+    if (cols == b.end() || cols->is_null())
+      return Status::InvalidArgument("columns: required (an array of column names)");
     VESTA_ASSIGN_OR_RETURN(std::vector<std::string> columns, StringList(b, "columns"));
     auto qv = b.find("query_vector");
     if (qv == b.end() || qv->is_null()) {
       VESTA_ASSIGN_OR_RETURN(auto text, OptionalString(b, "query_text"));
       VESTA_ASSIGN_OR_RETURN(auto alias, OptionalString(b, "query"));
       if (text || alias) {
-        return Status::InvalidArgument(std::string(text ? "query_text" : "query") +
-                                       ": not supported: the index has no embedding model; send query_vector");
+        return Status::InvalidArgument(
+            std::string(text ? "query_text" : "query") +
+            ": not supported: the index has no embedding model; send query_vector");
       }
       return Status::InvalidArgument("query_vector: required for an ANN query (an array of floats)");
     }
@@ -516,7 +542,8 @@ struct IndexRoutes {
     }
     VESTA_ASSIGN_OR_RETURN(auto ef, OptionalInt(b, "ef_search"));
     if (ef) {
-      if (*ef < 1 || *ef > 4096) return Status::InvalidArgument("ef_search: expected 1..4096, got " + std::to_string(*ef));
+      if (*ef < 1 || *ef > 4096)
+        return Status::InvalidArgument("ef_search: expected 1..4096, got " + std::to_string(*ef));
       q.ef_search = static_cast<int>(*ef);
     }
     VESTA_ASSIGN_OR_RETURN(auto threshold, OptionalNumber(b, "score_threshold"));
@@ -592,8 +619,8 @@ struct IndexRoutes {
     VESTA_ASSIGN_OR_RETURN(auto num, OptionalInt(call.body, "num_results"));
     int64_t n = num.value_or(100);
     if (n < 1 || n > kMaxScanResults) {
-      return Status::InvalidArgument("num_results: expected 1.." + std::to_string(kMaxScanResults) + ", got " +
-                                     std::to_string(n));
+      return Status::InvalidArgument("num_results: expected 1.." + std::to_string(kMaxScanResults) +
+                                     ", got " + std::to_string(n));
     }
     auto h = indexes.Find(name);
     if (!h.ok()) {
@@ -604,7 +631,8 @@ struct IndexRoutes {
     access::IndexScanRequest req;
     req.num_results = static_cast<size_t>(n);
     auto last = call.body.find("last_primary_key");
-    if (last != call.body.end() && !last->is_null() && !(last->is_string() && last->get<std::string>().empty())) {
+    if (last != call.body.end() && !last->is_null() &&
+        !(last->is_string() && last->get<std::string>().empty())) {
       VESTA_ASSIGN_OR_RETURN(req.after_primary_key,
                              KeyFromJson(*last, h->index->spec().primary_key.type, "last_primary_key"));
     }
@@ -617,15 +645,18 @@ struct IndexRoutes {
       }
       data.push_back({{"fields", fields}});
     }
-    return json{{"data", data},
-                {"last_primary_key", r.last_primary_key.is_null() ? json(nullptr) : ValueToJson(r.last_primary_key)},
-                {"vesta", {{"index_version", r.index_version}}}};
+    return json{
+        {"data", data},
+        {"last_primary_key", r.last_primary_key.is_null() ? json(nullptr) : ValueToJson(r.last_primary_key)},
+        {"vesta", {{"index_version", r.index_version}}}};
   }
 
   static json WriteJson(const WriteAnswer& a) {
     return {{"status", a.status},
-            {"result", {{"success_row_count", a.success_row_count}, {"failed_primary_keys", a.failed_primary_keys}}},
-            {"vesta", {{"errors", a.errors}, {"table_version", a.table_version}, {"index_version", a.index_version}}}};
+            {"result",
+             {{"success_row_count", a.success_row_count}, {"failed_primary_keys", a.failed_primary_keys}}},
+            {"vesta",
+             {{"errors", a.errors}, {"table_version", a.table_version}, {"index_version", a.index_version}}}};
   }
 
   Result<json> Upsert(const Call& call) {
@@ -641,9 +672,9 @@ struct IndexRoutes {
       return h.status();
     }
     if (h->definition.type != IndexType::kDirectAccess) {
-      return Status::FailedPrecondition("index " + name.ToString() + " is a DELTA_SYNC index of " +
-                                        h->definition.source_table.ToString() +
-                                        ": write to that table instead (upsert-data is for DIRECT_ACCESS indexes)");
+      return Status::FailedPrecondition(
+          "index " + name.ToString() + " is a DELTA_SYNC index of " + h->definition.source_table.ToString() +
+          ": write to that table instead (upsert-data is for DIRECT_ACCESS indexes)");
     }
     const Schema& schema = h->definition.direct_schema;
     int pk = schema.primary_key_index();
@@ -666,7 +697,8 @@ struct IndexRoutes {
       failed.failed_primary_keys.push_back(key);
       failed.errors.push_back(row.status().message());
     }
-    VESTA_ASSIGN_OR_RETURN(WriteAnswer a, indexes.UpsertData(call.caller, name, std::move(rows), std::move(failed)));
+    VESTA_ASSIGN_OR_RETURN(WriteAnswer a,
+                           indexes.UpsertData(call.caller, name, std::move(rows), std::move(failed)));
     return WriteJson(a);
   }
 
@@ -692,7 +724,8 @@ struct IndexRoutes {
     std::vector<Value> keys;
     const DataType& type = h->index->spec().primary_key.type;
     for (size_t i = 0; i < keys_json.size(); ++i) {
-      VESTA_ASSIGN_OR_RETURN(Value v, KeyFromJson(keys_json[i], type, "primary_keys[" + std::to_string(i) + "]"));
+      VESTA_ASSIGN_OR_RETURN(Value v,
+                             KeyFromJson(keys_json[i], type, "primary_keys[" + std::to_string(i) + "]"));
       keys.push_back(std::move(v));
     }
     VESTA_ASSIGN_OR_RETURN(WriteAnswer a, indexes.DeleteData(call.caller, name, std::move(keys)));
@@ -708,19 +741,19 @@ void RegisterIndexRoutes(Router& router, IndexManager& indexes) {
   auto bind = [routes](Result<json> (IndexRoutes::*f)(const Call&)) {
     return [routes, f](const Call& call) { return ((*routes).*f)(call); };
   };
-  router.Post(kIndexes, kIndexesRe, bind(&IndexRoutes::Create));
-  router.Get(kIndexes, kIndexesRe, bind(&IndexRoutes::List));
-  router.Get(Route(""), kOneRe, bind(&IndexRoutes::Describe));
-  router.Delete(Route(""), kOneRe, bind(&IndexRoutes::Drop));
-  router.Post(Route("/sync"), RouteRe("/sync"), bind(&IndexRoutes::Sync));
-  router.Post(Route("/query"), RouteRe("/query"), bind(&IndexRoutes::Query));
-  router.Get(Route("/query"), RouteRe("/query"), bind(&IndexRoutes::Query));
-  router.Post(Route("/query-next-page"), RouteRe("/query-next-page"), bind(&IndexRoutes::NextPage));
-  router.Get(Route("/query-next-page"), RouteRe("/query-next-page"), bind(&IndexRoutes::NextPage));
-  router.Post(Route("/scan"), RouteRe("/scan"), bind(&IndexRoutes::Scan));
-  router.Get(Route("/scan"), RouteRe("/scan"), bind(&IndexRoutes::Scan));
-  router.Post(Route("/upsert-data"), RouteRe("/upsert-data"), bind(&IndexRoutes::Upsert));
-  router.Delete(Route("/delete-data"), RouteRe("/delete-data"), bind(&IndexRoutes::DeleteRows));
+  router.Post(kIndexes, bind(&IndexRoutes::Create));
+  router.Get(kIndexes, bind(&IndexRoutes::List));
+  router.Get(Route(""), bind(&IndexRoutes::Describe));
+  router.Delete(Route(""), bind(&IndexRoutes::Drop));
+  router.Post(Route("/sync"), bind(&IndexRoutes::Sync));
+  router.Post(Route("/query"), bind(&IndexRoutes::Query));
+  router.Get(Route("/query"), bind(&IndexRoutes::Query));
+  router.Post(Route("/query-next-page"), bind(&IndexRoutes::NextPage));
+  router.Get(Route("/query-next-page"), bind(&IndexRoutes::NextPage));
+  router.Post(Route("/scan"), bind(&IndexRoutes::Scan));
+  router.Get(Route("/scan"), bind(&IndexRoutes::Scan));
+  router.Post(Route("/upsert-data"), bind(&IndexRoutes::Upsert));
+  router.Delete(Route("/delete-data"), bind(&IndexRoutes::DeleteRows));
 }
 
 }  // namespace vesta::service::internal

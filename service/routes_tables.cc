@@ -735,106 +735,95 @@ void RegisterTableRoutes(Router& router, const CommitListener& on_commit) {
   access::Governed& g = router.governed();
 
   // --- Unity Catalog: catalogs and schemas ---
-  router.Post("/api/2.1/unity-catalog/catalogs", R"(/api/2\.1/unity-catalog/catalogs)",
-              [&g](const Call& call) -> Result<json> {
-                VESTA_ASSIGN_OR_RETURN(std::string name, RequiredString(call.body, "name"));
-                VESTA_RETURN_IF_ERROR(OptionalString(call.body, "comment").status());
-                VESTA_RETURN_IF_ERROR(CheckIdentifier(name, "name"));
-                VESTA_RETURN_IF_ERROR(g.CreateCatalog(call.caller, name));
-                return json{{"name", name}, {"full_name", name}, {"owner", call.caller.user}};
-              });
-  router.Get("/api/2.1/unity-catalog/catalogs", R"(/api/2\.1/unity-catalog/catalogs)",
-             [&g](const Call& call) -> Result<json> {
-               VESTA_ASSIGN_OR_RETURN(auto catalogs, g.ListCatalogs(call.caller));
-               json out = json::array();
-               for (const auto& c : catalogs) {
-                 out.push_back({{"name", c.name}, {"full_name", c.name}, {"owner", c.owner}});
-               }
-               return json{{"catalogs", std::move(out)}};
-             });
-  router.Post("/api/2.1/unity-catalog/schemas", R"(/api/2\.1/unity-catalog/schemas)",
-              [&g](const Call& call) -> Result<json> {
-                VESTA_ASSIGN_OR_RETURN(std::string name, RequiredString(call.body, "name"));
-                VESTA_ASSIGN_OR_RETURN(std::string catalog, RequiredString(call.body, "catalog_name"));
-                VESTA_RETURN_IF_ERROR(OptionalString(call.body, "comment").status());
-                VESTA_RETURN_IF_ERROR(CheckIdentifier(name, "name"));
-                VESTA_RETURN_IF_ERROR(CheckIdentifier(catalog, "catalog_name"));
-                VESTA_RETURN_IF_ERROR(g.CreateSchema(call.caller, catalog, name));
-                return json{{"name", name},
-                            {"catalog_name", catalog},
-                            {"full_name", catalog + "." + name},
-                            {"owner", call.caller.user}};
-              });
-  router.Get("/api/2.1/unity-catalog/schemas", R"(/api/2\.1/unity-catalog/schemas)",
-             [&g](const Call& call) -> Result<json> {
-               VESTA_ASSIGN_OR_RETURN(std::optional<std::string> catalog, StringArg(call, "catalog_name"));
-               if (!catalog) return Status::InvalidArgument("catalog_name: required (a string)");
-               VESTA_RETURN_IF_ERROR(CheckIdentifier(*catalog, "catalog_name"));
-               VESTA_ASSIGN_OR_RETURN(auto schemas, g.ListSchemas(call.caller, *catalog));
-               json out = json::array();
-               for (const auto& s : schemas) {
-                 out.push_back({{"name", s.name},
-                                {"catalog_name", s.catalog},
-                                {"full_name", s.catalog + "." + s.name},
-                                {"owner", s.owner}});
-               }
-               return json{{"schemas", std::move(out)}};
-             });
+  router.Post("/api/2.1/unity-catalog/catalogs", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(std::string name, RequiredString(call.body, "name"));
+    VESTA_RETURN_IF_ERROR(OptionalString(call.body, "comment").status());
+    VESTA_RETURN_IF_ERROR(CheckIdentifier(name, "name"));
+    VESTA_RETURN_IF_ERROR(g.CreateCatalog(call.caller, name));
+    return json{{"name", name}, {"full_name", name}, {"owner", call.caller.user}};
+  });
+  router.Get("/api/2.1/unity-catalog/catalogs", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto catalogs, g.ListCatalogs(call.caller));
+    json out = json::array();
+    for (const auto& c : catalogs) {
+      out.push_back({{"name", c.name}, {"full_name", c.name}, {"owner", c.owner}});
+    }
+    return json{{"catalogs", std::move(out)}};
+  });
+  router.Post("/api/2.1/unity-catalog/schemas", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(std::string name, RequiredString(call.body, "name"));
+    VESTA_ASSIGN_OR_RETURN(std::string catalog, RequiredString(call.body, "catalog_name"));
+    VESTA_RETURN_IF_ERROR(OptionalString(call.body, "comment").status());
+    VESTA_RETURN_IF_ERROR(CheckIdentifier(name, "name"));
+    VESTA_RETURN_IF_ERROR(CheckIdentifier(catalog, "catalog_name"));
+    VESTA_RETURN_IF_ERROR(g.CreateSchema(call.caller, catalog, name));
+    return json{{"name", name},
+                {"catalog_name", catalog},
+                {"full_name", catalog + "." + name},
+                {"owner", call.caller.user}};
+  });
+  router.Get("/api/2.1/unity-catalog/schemas", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(std::optional<std::string> catalog, StringArg(call, "catalog_name"));
+    if (!catalog) return Status::InvalidArgument("catalog_name: required (a string)");
+    VESTA_RETURN_IF_ERROR(CheckIdentifier(*catalog, "catalog_name"));
+    VESTA_ASSIGN_OR_RETURN(auto schemas, g.ListSchemas(call.caller, *catalog));
+    json out = json::array();
+    for (const auto& s : schemas) {
+      out.push_back({{"name", s.name},
+                     {"catalog_name", s.catalog},
+                     {"full_name", s.catalog + "." + s.name},
+                     {"owner", s.owner}});
+    }
+    return json{{"schemas", std::move(out)}};
+  });
 
   // --- Unity Catalog: tables ---
-  router.Post("/api/2.1/unity-catalog/tables", R"(/api/2\.1/unity-catalog/tables)",
-              [&g](const Call& call) { return CreateTable(g, call); });
-  router.Get("/api/2.1/unity-catalog/tables", R"(/api/2\.1/unity-catalog/tables)",
-             [&g](const Call& call) -> Result<json> {
-               VESTA_ASSIGN_OR_RETURN(std::optional<std::string> catalog, StringArg(call, "catalog_name"));
-               VESTA_ASSIGN_OR_RETURN(std::optional<std::string> schema, StringArg(call, "schema_name"));
-               if (!catalog) return Status::InvalidArgument("catalog_name: required (a string)");
-               VESTA_RETURN_IF_ERROR(CheckIdentifier(*catalog, "catalog_name"));
-               if (schema) VESTA_RETURN_IF_ERROR(CheckIdentifier(*schema, "schema_name"));
-               VESTA_ASSIGN_OR_RETURN(auto tables, g.ListTables(call.caller, *catalog, schema.value_or("")));
-               json out = json::array();
-               for (const auto& t : tables) out.push_back(TableInfoJson(t, /*lite=*/true));
-               return json{{"tables", std::move(out)}};
-             });
-  router.Get("/api/2.1/unity-catalog/tables/{full_name}", R"(/api/2\.1/unity-catalog/tables/([^/]+))",
-             [&g](const Call& call) -> Result<json> {
-               VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
-               VESTA_ASSIGN_OR_RETURN(auto info, g.DescribeTable(call.caller, name));
-               return TableInfoJson(info);
-             });
-  router.Delete("/api/2.1/unity-catalog/tables/{full_name}", R"(/api/2\.1/unity-catalog/tables/([^/]+))",
-                [&g](const Call& call) -> Result<json> {
-                  VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
-                  VESTA_RETURN_IF_ERROR(g.DropTable(call.caller, name));
-                  return json::object();
-                });
+  router.Post("/api/2.1/unity-catalog/tables", [&g](const Call& call) { return CreateTable(g, call); });
+  router.Get("/api/2.1/unity-catalog/tables", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(std::optional<std::string> catalog, StringArg(call, "catalog_name"));
+    VESTA_ASSIGN_OR_RETURN(std::optional<std::string> schema, StringArg(call, "schema_name"));
+    if (!catalog) return Status::InvalidArgument("catalog_name: required (a string)");
+    VESTA_RETURN_IF_ERROR(CheckIdentifier(*catalog, "catalog_name"));
+    if (schema) VESTA_RETURN_IF_ERROR(CheckIdentifier(*schema, "schema_name"));
+    VESTA_ASSIGN_OR_RETURN(auto tables, g.ListTables(call.caller, *catalog, schema.value_or("")));
+    json out = json::array();
+    for (const auto& t : tables) out.push_back(TableInfoJson(t, /*lite=*/true));
+    return json{{"tables", std::move(out)}};
+  });
+  router.Get("/api/2.1/unity-catalog/tables/{full_name}", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
+    VESTA_ASSIGN_OR_RETURN(auto info, g.DescribeTable(call.caller, name));
+    return TableInfoJson(info);
+  });
+  router.Delete("/api/2.1/unity-catalog/tables/{full_name}", [&g](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
+    VESTA_RETURN_IF_ERROR(g.DropTable(call.caller, name));
+    return json::object();
+  });
 
   // --- Vesta: table data ---
-  router.Post("/api/2.0/vesta/tables/{full_name}/rows", R"(/api/2\.0/vesta/tables/([^/]+)/rows)",
+  router.Post("/api/2.0/vesta/tables/{full_name}/rows",
               [&g, on_commit](const Call& call) { return WriteRows(g, on_commit, call); });
-  router.Post("/api/2.0/vesta/tables/{full_name}/delete", R"(/api/2\.0/vesta/tables/([^/]+)/delete)",
+  router.Post("/api/2.0/vesta/tables/{full_name}/delete",
               [&g, on_commit](const Call& call) { return DeleteRows(g, on_commit, call); });
-  router.Delete("/api/2.0/vesta/tables/{full_name}/rows", R"(/api/2\.0/vesta/tables/([^/]+)/rows)",
+  router.Delete("/api/2.0/vesta/tables/{full_name}/rows",
                 [&g, on_commit](const Call& call) { return DeleteRows(g, on_commit, call); });
-  router.Get("/api/2.0/vesta/tables/{full_name}/history", R"(/api/2\.0/vesta/tables/([^/]+)/history)",
+  router.Get("/api/2.0/vesta/tables/{full_name}/history",
              [&g](const Call& call) { return History(g, call); });
-  router.Get("/api/2.0/vesta/tables/{full_name}/read", R"(/api/2\.0/vesta/tables/([^/]+)/read)",
-             [&g](const Call& call) { return ReadRows(g, call); });
-  router.Post("/api/2.0/vesta/tables/{full_name}/read", R"(/api/2\.0/vesta/tables/([^/]+)/read)",
-              [&g](const Call& call) { return ReadRows(g, call); });
-  router.Get("/api/2.0/vesta/tables/{full_name}/changes", R"(/api/2\.0/vesta/tables/([^/]+)/changes)",
+  router.Get("/api/2.0/vesta/tables/{full_name}/read", [&g](const Call& call) { return ReadRows(g, call); });
+  router.Post("/api/2.0/vesta/tables/{full_name}/read", [&g](const Call& call) { return ReadRows(g, call); });
+  router.Get("/api/2.0/vesta/tables/{full_name}/changes",
              [&g](const Call& call) { return Changes(g, call); });
-  router.Post("/api/2.0/vesta/tables/{full_name}/restore", R"(/api/2\.0/vesta/tables/([^/]+)/restore)",
-              [&g, on_commit](const Call& call) -> Result<json> {
-                VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
-                VESTA_ASSIGN_OR_RETURN(std::optional<int64_t> version, OptionalInt(call.body, "version"));
-                if (!version) return Status::InvalidArgument("version: required (an integer >= 0)");
-                if (*version < 0) {
-                  return Status::InvalidArgument("version: must be >= 0, got " + std::to_string(*version));
-                }
-                VESTA_ASSIGN_OR_RETURN(access::WriteResult r, g.RestoreTable(call.caller, name, *version));
-                return Committed(on_commit, r);
-              });
+  router.Post("/api/2.0/vesta/tables/{full_name}/restore", [&g, on_commit](const Call& call) -> Result<json> {
+    VESTA_ASSIGN_OR_RETURN(auto name, ParseName(call.Param(1), "full_name"));
+    VESTA_ASSIGN_OR_RETURN(std::optional<int64_t> version, OptionalInt(call.body, "version"));
+    if (!version) return Status::InvalidArgument("version: required (an integer >= 0)");
+    if (*version < 0) {
+      return Status::InvalidArgument("version: must be >= 0, got " + std::to_string(*version));
+    }
+    VESTA_ASSIGN_OR_RETURN(access::WriteResult r, g.RestoreTable(call.caller, name, *version));
+    return Committed(on_commit, r);
+  });
 }
 
 }  // namespace vesta::service::internal

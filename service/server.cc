@@ -368,10 +368,10 @@ struct Server::Impl {
   void Register() {
     httplib::Server& svr = *http;
     internal::Router router(svr, governed);
-    router.RawGet("/healthz", "/healthz", [](const httplib::Request&, httplib::Response& res) {
+    router.RawGet("/healthz", [](const httplib::Request&, httplib::Response& res) {
       SetJson(res, 200, {{"status", "ok"}});
     });
-    router.RawGet("/readyz", "/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    router.RawGet("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       auto catalogs = governed.store().ListCatalogs();
       if (!catalogs.ok()) {
         SetError(res, {503, "UNAVAILABLE", "store not ready: " + catalogs.status().ToString()});
@@ -379,11 +379,11 @@ struct Server::Impl {
       }
       SetJson(res, 200, {{"status", "ready"}});
     });
-    router.RawGet("/openapi.json", R"(/openapi\.json)", [](const httplib::Request&, httplib::Response& res) {
+    router.RawGet("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
       res.status = 200;
       res.set_content(std::string(OpenApiSpec()), "application/json");
     });
-    router.RawGet("/metrics", "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    router.RawGet("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
       if (!internal::AuthenticateOrAnswer(governed, req, res)) return;
       res.status = 200;
       res.set_content(RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8");

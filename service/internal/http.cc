@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace vesta::service::internal {
@@ -34,7 +35,8 @@ std::string Show(const json& v) {
 }
 
 Status Expected(std::string_view field, std::string_view what, const json& got) {
-  return Status::InvalidArgument(std::string(field) + ": expected " + std::string(what) + ", got " + Show(got));
+  return Status::InvalidArgument(std::string(field) + ": expected " + std::string(what) + ", got " +
+                                 Show(got));
 }
 
 const json* Find(const json& body, std::string_view field) {
@@ -46,7 +48,9 @@ const json* Find(const json& body, std::string_view field) {
 
 }  // namespace
 
-RequestState& CurrentRequest() { return t_request; }
+RequestState& CurrentRequest() {
+  return t_request;
+}
 
 std::optional<std::string> Call::Query(const std::string& name) const {
   if (!req.has_param(name)) return std::nullopt;
@@ -61,7 +65,9 @@ Status Call::CheckDeadline(std::string_view phase) const {
                                    std::string(phase));
 }
 
-std::string JsonDump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string JsonDump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 void SetJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -74,10 +80,12 @@ void SetError(httplib::Response& res, const HttpError& e) {
   if (e.http_status == 401) res.set_header("WWW-Authenticate", "Bearer");
 }
 
-void AuditRefusedRequest(access::Governed& governed, const httplib::Request& req, const httplib::Response& res) {
+void AuditRefusedRequest(access::Governed& governed, const httplib::Request& req,
+                         const httplib::Response& res) {
   RequestState& r = CurrentRequest();
   if (!r.started || r.audited_by_router || res.status < 400) return;
-  if (governance::AuditLog::AppendCallsOnThisThread() != r.audit_calls_at_start) return;  // a governed call did
+  if (governance::AuditLog::AppendCallsOnThisThread() != r.audit_calls_at_start)
+    return;  // a governed call did
   r.audited_by_router = true;
   json body = json::parse(res.body, nullptr, false);
   std::string code = body.is_object() ? body.value("error_code", "") : "";
@@ -98,6 +106,24 @@ void AuditRefusedRequest(access::Governed& governed, const httplib::Request& req
     std::fprintf(stderr, "vesta: could not audit refused request %s %s: %s\n", req.method.c_str(),
                  req.path.c_str(), appended.status().ToString().c_str());
   }
+}
+
+std::string PatternRegex(std::string_view route) {
+  std::string out;
+  for (size_t i = 0; i < route.size(); ++i) {
+    char c = route[i];
+    if (c == '{') {
+      size_t close = route.find('}', i);
+      if (close != std::string_view::npos) {
+        out += "([^/]+)";
+        i = close;
+        continue;
+      }
+    }
+    if (std::strchr(".^$|()[]*+?{}\\", c) != nullptr) out += '\\';
+    out += c;
+  }
+  return out;
 }
 
 std::optional<access::Caller> AuthenticateOrAnswer(access::Governed& governed, const httplib::Request& req,
@@ -154,7 +180,8 @@ httplib::Server::Handler Router::Wrap(const std::string& route, Handler handler)
         return SetError(res, {400, "INVALID_ARGUMENT", "request body is not valid JSON" + detail});
       }
       if (!body.is_object()) {
-        return SetError(res, {400, "INVALID_ARGUMENT", "request body: expected a JSON object, got " + Show(body)});
+        return SetError(res,
+                        {400, "INVALID_ARGUMENT", "request body: expected a JSON object, got " + Show(body)});
       }
     }
     Call call{req, *caller, body};
@@ -164,30 +191,30 @@ httplib::Server::Handler Router::Wrap(const std::string& route, Handler handler)
   };
 }
 
-void Router::Get(const std::string& route, const std::string& regex, Handler handler) {
+void Router::Get(const std::string& route, Handler handler) {
   routes_.push_back("GET " + route);
-  http_.Get(regex, Wrap(route, std::move(handler)));
+  http_.Get(PatternRegex(route), Wrap(route, std::move(handler)));
 }
-void Router::Post(const std::string& route, const std::string& regex, Handler handler) {
+void Router::Post(const std::string& route, Handler handler) {
   routes_.push_back("POST " + route);
-  http_.Post(regex, Wrap(route, std::move(handler)));
+  http_.Post(PatternRegex(route), Wrap(route, std::move(handler)));
 }
-void Router::Put(const std::string& route, const std::string& regex, Handler handler) {
+void Router::Put(const std::string& route, Handler handler) {
   routes_.push_back("PUT " + route);
-  http_.Put(regex, Wrap(route, std::move(handler)));
+  http_.Put(PatternRegex(route), Wrap(route, std::move(handler)));
 }
-void Router::Patch(const std::string& route, const std::string& regex, Handler handler) {
+void Router::Patch(const std::string& route, Handler handler) {
   routes_.push_back("PATCH " + route);
-  http_.Patch(regex, Wrap(route, std::move(handler)));
+  http_.Patch(PatternRegex(route), Wrap(route, std::move(handler)));
 }
-void Router::Delete(const std::string& route, const std::string& regex, Handler handler) {
+void Router::Delete(const std::string& route, Handler handler) {
   routes_.push_back("DELETE " + route);
-  http_.Delete(regex, Wrap(route, std::move(handler)));
+  http_.Delete(PatternRegex(route), Wrap(route, std::move(handler)));
 }
-void Router::RawGet(const std::string& route, const std::string& regex, RawHandler handler) {
+void Router::RawGet(const std::string& route, RawHandler handler) {
   routes_.push_back("GET " + route);
-  http_.Get(regex, [route, max_body = max_body_bytes_, handler = std::move(handler)](const httplib::Request& req,
-                                                                                    httplib::Response& res) {
+  http_.Get(PatternRegex(route), [route, max_body = max_body_bytes_, handler = std::move(handler)](
+                                     const httplib::Request& req, httplib::Response& res) {
     CurrentRequest().route = route;
     (void)ReadUnreadBody(req, max_body);  // keep the connection in step; the body is ignored
     handler(req, res);
@@ -413,7 +440,8 @@ Result<Schema> SchemaFromJson(const json& j, std::string_view field) {
 json SchemaToJson(const Schema& schema) {
   json cols = json::array();
   for (const Column& c : schema.columns) {
-    cols.push_back({{"name", c.name}, {"type", c.type.ToString()}, {"nullable", c.nullable}, {"comment", c.comment}});
+    cols.push_back(
+        {{"name", c.name}, {"type", c.type.ToString()}, {"nullable", c.nullable}, {"comment", c.comment}});
   }
   return {{"columns", cols}, {"primary_key", schema.primary_key}};
 }

@@ -18,7 +18,6 @@
 //
 //   void RegisterTableRoutes(Router& r) {
 //     r.Get("/api/2.1/unity-catalog/tables/{full_name}",
-//           R"(/api/2\.1/unity-catalog/tables/([^/]+))",
 //           [&g = r.governed()](const Call& call) -> Result<json> {
 //             VESTA_ASSIGN_OR_RETURN(auto name, ParseTableName(call.Param(1), "full_name"));
 //             ...
@@ -107,18 +106,19 @@ class Router {
 
   access::Governed& governed() { return governed_; }
 
-  // Registers `handler` for METHOD on `regex` (httplib's pattern, matched
-  // against the whole path); `route` is the pattern as documented
-  // ("/api/2.0/vector-search/indexes/{index_name}/query"), used as the
-  // metrics and log label. GET and DELETE bodies are parsed too (Mosaic's
-  // client sends GET /query and DELETE /delete-data with a JSON body).
-  void Get(const std::string& route, const std::string& regex, Handler handler);
-  void Post(const std::string& route, const std::string& regex, Handler handler);
-  void Put(const std::string& route, const std::string& regex, Handler handler);
-  void Patch(const std::string& route, const std::string& regex, Handler handler);
-  void Delete(const std::string& route, const std::string& regex, Handler handler);
-  // Unauthenticated GET (health, readiness, /openapi.json).
-  void RawGet(const std::string& route, const std::string& regex, RawHandler handler);
+  // Registers `handler` for METHOD on `route`, the path pattern as
+  // documented ("/api/2.0/vector-search/indexes/{index_name}/query"): the
+  // metrics and log label, and the source of the regex httplib matches
+  // (PatternRegex). GET and DELETE bodies are parsed too (Mosaic's client
+  // sends GET /query and DELETE /delete-data with a JSON body).
+  void Get(const std::string& route, Handler handler);
+  void Post(const std::string& route, Handler handler);
+  void Put(const std::string& route, Handler handler);
+  void Patch(const std::string& route, Handler handler);
+  void Delete(const std::string& route, Handler handler);
+  // Unauthenticated GET (health, readiness, /openapi.json, /metrics which
+  // authenticates itself).
+  void RawGet(const std::string& route, RawHandler handler);
 
   // Every route registered, as "METHOD route" (for tests and the spec check).
   const std::vector<std::string>& routes() const { return routes_; }
@@ -136,6 +136,11 @@ class Router {
 std::optional<access::Caller> AuthenticateOrAnswer(access::Governed& governed, const httplib::Request& req,
                                                    httplib::Response& res);
 
+// The regex httplib matches for a route pattern: each "{name}" becomes one
+// path segment "([^/]+)" (capture i is Call::Param(i)), everything else is
+// literal (".", "+", ... escaped).
+std::string PatternRegex(std::string_view route);
+
 // --- Answering -------------------------------------------------------------
 
 std::string JsonDump(const json& j);  // never throws on invalid UTF-8 (replaced)
@@ -145,7 +150,8 @@ void SetError(httplib::Response& res, const HttpError& e);  // + WWW-Authenticat
 // Audits a request that no governed call audited (see the header comment):
 // called by the server for every error response. No-op for requests already
 // audited or not yet routed to anything needing audit (health probes).
-void AuditRefusedRequest(access::Governed& governed, const httplib::Request& req, const httplib::Response& res);
+void AuditRefusedRequest(access::Governed& governed, const httplib::Request& req,
+                         const httplib::Response& res);
 
 // --- Reading request fields ------------------------------------------------
 // Each returns InvalidArgument naming `field` and what was expected. A JSON
