@@ -59,7 +59,7 @@ Result<IndexDefinition> DefinitionFromJson(const governance::IndexCatalogEntry& 
   try {
     json j = json::parse(e.definition_json);
     d.type = j.at("index_type").get<std::string>() == "DIRECT_ACCESS" ? IndexType::kDirectAccess
-                                                                       : IndexType::kDeltaSync;
+                                                                      : IndexType::kDeltaSync;
     d.endpoint_name = j.value("endpoint_name", "");
     d.primary_key = j.at("primary_key").get<std::string>();
     VESTA_ASSIGN_OR_RETURN(d.source_table, TableName::Parse(j.at("source_table").get<std::string>()));
@@ -79,7 +79,8 @@ Result<IndexDefinition> DefinitionFromJson(const governance::IndexCatalogEntry& 
     d.search.ef_search = j.at("search").at("ef_search").get<int>();
     d.search.nprobe = j.at("search").at("nprobe").get<int>();
     if (d.type == IndexType::kDirectAccess) {
-      VESTA_ASSIGN_OR_RETURN(d.direct_schema, internal::SchemaFromJson(j.at("direct_schema"), "direct_schema"));
+      VESTA_ASSIGN_OR_RETURN(d.direct_schema,
+                             internal::SchemaFromJson(j.at("direct_schema"), "direct_schema"));
     }
   } catch (const json::exception& ex) {
     return Status::Internal("index catalog entry " + e.name.ToString() + " is malformed: " + ex.what());
@@ -89,8 +90,12 @@ Result<IndexDefinition> DefinitionFromJson(const governance::IndexCatalogEntry& 
 
 }  // namespace
 
-std::string IndexTypeName(IndexType t) { return t == IndexType::kDirectAccess ? "DIRECT_ACCESS" : "DELTA_SYNC"; }
-std::string PipelineTypeName(PipelineType p) { return p == PipelineType::kContinuous ? "CONTINUOUS" : "TRIGGERED"; }
+std::string IndexTypeName(IndexType t) {
+  return t == IndexType::kDirectAccess ? "DIRECT_ACCESS" : "DELTA_SYNC";
+}
+std::string PipelineTypeName(PipelineType p) {
+  return p == PipelineType::kContinuous ? "CONTINUOUS" : "TRIGGERED";
+}
 
 TableName BackingTableName(const TableName& index_name) {
   TableName t = index_name;
@@ -134,7 +139,7 @@ struct IndexManager::Impl {
   IndexManagerOptions options;
   std::unique_ptr<governance::IndexCatalog> catalog;
 
-  std::mutex mu;  // guards entries
+  std::mutex mu;                                          // guards entries
   std::map<std::string, std::shared_ptr<Entry>> entries;  // by lower-case full name
   std::mutex create_mu;  // serialises Create / Drop (AuthorizeCreateIndex requires it)
 
@@ -220,8 +225,13 @@ struct IndexManager::Impl {
     return report;
   }
 
-  Result<std::shared_ptr<Entry>> DirectEntry(const access::Caller& caller, const TableName& name, const char* route,
-                                             const char* instead);
+  // The entry of `name` for `caller`. Privileges first: an unknown index
+  // (or, with `need_live`, an offline one) is reported only after
+  // Governed::DescribeIndex let the caller read it, so a caller who may not
+  // cannot tell a missing index from a forbidden one.
+  Result<std::shared_ptr<Entry>> Lookup(const access::Caller& caller, const TableName& name, bool need_live);
+  Result<std::shared_ptr<Entry>> DirectEntry(const access::Caller& caller, const TableName& name,
+                                             const char* route, const char* instead);
   Result<WriteAnswer> SyncAfterWrite(Entry& e, WriteAnswer a);
 
   // The index's creator as a Caller (CONTINUOUS syncs, Direct Access writes).
@@ -250,7 +260,8 @@ struct IndexManager::Impl {
       s.memory_bytes = snap->MemoryUsage();
       s.ready = snap->version() >= 0;
     }
-    s.versions_behind = s.source_version >= 0 && s.index_version >= 0 ? s.source_version - s.index_version : 0;
+    s.versions_behind =
+        s.source_version >= 0 && s.index_version >= 0 ? s.source_version - s.index_version : 0;
     if (!s.ready) {
       s.detailed_state = "OFFLINE_FAILED";
     } else if (!s.message.empty()) {
@@ -263,10 +274,10 @@ struct IndexManager::Impl {
                              : "ONLINE_TRIGGERED_UPDATE";
     }
     if (s.message.empty()) {
-      s.message = s.ready ? "index reflects version " + std::to_string(s.index_version) + " of " +
-                                e.source.table.ToString() + " (" + std::to_string(s.versions_behind) +
-                                " behind)"
-                          : "index is not built";
+      s.message = s.ready
+                      ? "index reflects version " + std::to_string(s.index_version) + " of " +
+                            e.source.table.ToString() + " (" + std::to_string(s.versions_behind) + " behind)"
+                      : "index is not built";
     }
     return s;
   }
@@ -328,12 +339,14 @@ IndexManager::~IndexManager() {
   }
 }
 
-Result<std::unique_ptr<IndexManager>> IndexManager::Open(access::Governed& governed, IndexManagerOptions options) {
+Result<std::unique_ptr<IndexManager>> IndexManager::Open(access::Governed& governed,
+                                                         IndexManagerOptions options) {
   if (options.index_dir.empty()) return Status::InvalidArgument("index_dir must not be empty");
   if (options.poll_interval.count() <= 0) return Status::InvalidArgument("poll_interval must be > 0 ms");
   std::error_code ec;
   std::filesystem::create_directories(options.index_dir, ec);
-  if (ec) return Status::Internal("cannot create index directory '" + options.index_dir + "': " + ec.message());
+  if (ec)
+    return Status::Internal("cannot create index directory '" + options.index_dir + "': " + ec.message());
   std::unique_ptr<IndexManager> m(new IndexManager(governed, std::move(options)));
   Impl& impl = *m->impl_;
   VESTA_ASSIGN_OR_RETURN(impl.catalog, governance::IndexCatalog::Open(governed.store().path()));
@@ -366,18 +379,21 @@ Result<IndexStatus> IndexManager::Create(const access::Caller& caller, IndexDefi
   // Shape checks that need no store access (the route checked the JSON).
   if (def.primary_key.empty()) return Status::InvalidArgument("primary_key: required");
   if (def.vector_column.empty()) {
-    return Status::InvalidArgument("embedding_vector_columns: exactly one {name, embedding_dimension} is required");
+    return Status::InvalidArgument(
+        "embedding_vector_columns: exactly one {name, embedding_dimension} is required");
   }
   if (def.embedding_dimension <= 0) {
-    return Status::InvalidArgument("embedding_vector_columns[0].embedding_dimension: expected a positive integer, got " +
-                                   std::to_string(def.embedding_dimension));
+    return Status::InvalidArgument(
+        "embedding_vector_columns[0].embedding_dimension: expected a positive integer, got " +
+        std::to_string(def.embedding_dimension));
   }
   if (def.type == IndexType::kDirectAccess) {
     def.source_table = BackingTableName(def.name);
     def.pipeline = PipelineType::kTriggered;
     const Schema& s = def.direct_schema;
     if (!EqualsIgnoreCase(s.primary_key, def.primary_key)) {
-      return Status::InvalidArgument("primary_key: '" + def.primary_key + "' must be the schema_json's primary key");
+      return Status::InvalidArgument("primary_key: '" + def.primary_key +
+                                     "' must be the schema_json's primary key");
     }
     int vc = s.FindColumn(def.vector_column);
     if (vc < 0 || s.columns[vc].type.id != TypeId::kVector) {
@@ -398,19 +414,21 @@ Result<IndexStatus> IndexManager::Create(const access::Caller& caller, IndexDefi
   // refused before the table is looked at (and audited once, by the
   // governed call that reports the refusal).
   const std::set<std::string> groups(caller.groups.begin(), caller.groups.end());
-  auto schema_securable =
-      governance::Securable::Parse(governance::SecurableType::kSchema, def.name.catalog + "." + def.name.schema);
+  auto schema_securable = governance::Securable::Parse(governance::SecurableType::kSchema,
+                                                       def.name.catalog + "." + def.name.schema);
   if (!schema_securable.ok()) return schema_securable.status();
   if (def.type == IndexType::kDirectAccess) {
-    Status pre = g.privileges().CheckCreateTable(caller.user, groups, *schema_securable, caller.metastore_admin);
+    Status pre =
+        g.privileges().CheckCreateTable(caller.user, groups, *schema_securable, caller.metastore_admin);
     if (!pre.ok()) {
       auto audited = g.CreateTable(caller, def.source_table, def.direct_schema);  // audited refusal
       if (audited.ok()) (void)g.DropTable(caller, def.source_table);
       return pre;
     }
   } else {
-    Status pre = g.privileges().CheckCreateIndex(caller.user, groups, governance::Securable::Table(def.source_table),
-                                                 *schema_securable, caller.metastore_admin);
+    Status pre =
+        g.privileges().CheckCreateIndex(caller.user, groups, governance::Securable::Table(def.source_table),
+                                        *schema_securable, caller.metastore_admin);
     if (!pre.ok()) {
       Status audited = g.AuthorizeCreateIndex(caller, def.source_table, def.name);  // audited refusal
       if (audited.ok()) (void)g.AuthorizeDropIndex(caller, def.name);
@@ -427,8 +445,8 @@ Result<IndexStatus> IndexManager::Create(const access::Caller& caller, IndexDefi
     const Schema& schema = info->schema;
     if (!EqualsIgnoreCase(schema.primary_key, def.primary_key)) {
       return Status::InvalidArgument("primary_key: '" + def.primary_key + "' is not the primary key of " +
-                                     def.source_table.ToString() + " (its primary key is '" + schema.primary_key +
-                                     "')");
+                                     def.source_table.ToString() + " (its primary key is '" +
+                                     schema.primary_key + "')");
     }
     int vc = schema.FindColumn(def.vector_column);
     if (vc < 0) {
@@ -436,9 +454,9 @@ Result<IndexStatus> IndexManager::Create(const access::Caller& caller, IndexDefi
                                      "' is not in " + def.source_table.ToString());
     }
     if (schema.columns[vc].type.id != TypeId::kVector) {
-      return Status::InvalidArgument("embedding_vector_columns[0].name: column '" + def.vector_column + "' of " +
-                                     def.source_table.ToString() + " is " + schema.columns[vc].type.ToString() +
-                                     ", not a vector column");
+      return Status::InvalidArgument("embedding_vector_columns[0].name: column '" + def.vector_column +
+                                     "' of " + def.source_table.ToString() + " is " +
+                                     schema.columns[vc].type.ToString() + ", not a vector column");
     }
     if (schema.columns[vc].type.dim != def.embedding_dimension) {
       return Status::InvalidArgument("embedding_vector_columns[0].embedding_dimension: expected " +
@@ -510,7 +528,8 @@ Result<IndexStatus> IndexManager::Create(const access::Caller& caller, IndexDefi
     if (!saved.ok()) return fail(saved);
     e->saved_version = e->index->snapshot()->version();
   }
-  governance::IndexCatalogEntry ce{def.name, internal::JsonDump(DefinitionToJson(def)), def.creator, def.created_at};
+  governance::IndexCatalogEntry ce{def.name, internal::JsonDump(DefinitionToJson(def)), def.creator,
+                                   def.created_at};
   Status recorded = impl.catalog->Create(ce);
   if (!recorded.ok()) {
     std::filesystem::remove(e->path, ec);
@@ -578,14 +597,11 @@ Status IndexManager::Drop(const access::Caller& caller, const TableName& name) {
 }
 
 Result<ingest::SyncReport> IndexManager::Sync(const access::Caller& caller, const TableName& name) {
-  std::shared_ptr<Entry> e = impl_->Get(name);
-  if (!e) {
-    VESTA_RETURN_IF_ERROR(impl_->governed.DescribeIndex(caller, name));
-    return Status::NotFound("index " + name.ToString() + " does not exist");
-  }
+  VESTA_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, impl_->Lookup(caller, name, /*need_live=*/false));
   if (e->def.type == IndexType::kDirectAccess) {
-    return Status::FailedPrecondition("index " + name.ToString() +
-                                      " is a DIRECT_ACCESS index: it is synced on every upsert-data / delete-data");
+    return Status::FailedPrecondition(
+        "index " + name.ToString() +
+        " is a DIRECT_ACCESS index: it is synced on every upsert-data / delete-data");
   }
   std::lock_guard<std::mutex> sync_lock(e->sync_mu);
   VESTA_ASSIGN_OR_RETURN(ingest::SyncReport report, impl_->SyncLocked(caller, *e));
@@ -595,13 +611,8 @@ Result<ingest::SyncReport> IndexManager::Sync(const access::Caller& caller, cons
 
 Result<QueryAnswer> IndexManager::Query(const access::Caller& caller, const TableName& name,
                                         const access::IndexQuery& query) {
-  std::shared_ptr<Entry> e = impl_->Get(name);
-  std::shared_ptr<index::VectorIndex> idx = e ? e->Live() : nullptr;
-  if (!e || !idx) {
-    VESTA_RETURN_IF_ERROR(impl_->governed.DescribeIndex(caller, name));
-    if (!e) return Status::NotFound("index " + name.ToString() + " does not exist");
-    return Status::Unavailable("index " + name.ToString() + " is offline: " + impl_->StatusOf(*e).message);
-  }
+  VESTA_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, impl_->Lookup(caller, name, /*need_live=*/true));
+  std::shared_ptr<index::VectorIndex> idx = e->Live();
   QueryAnswer a;
   access::IndexRef ref{name, e->def.source_table, idx.get()};
   VESTA_ASSIGN_OR_RETURN(a.result, impl_->governed.QueryIndex(caller, ref, query));
@@ -615,11 +626,18 @@ Result<QueryAnswer> IndexManager::Query(const access::Caller& caller, const Tabl
   return a;
 }
 
-Result<IndexManager::Handle> IndexManager::Find(const TableName& name) {
-  std::shared_ptr<Entry> e = impl_->Get(name);
+Result<std::shared_ptr<Entry>> IndexManager::Impl::Lookup(const access::Caller& caller, const TableName& name,
+                                                          bool need_live) {
+  std::shared_ptr<Entry> e = Get(name);
+  if (e && (!need_live || e->Live())) return e;
+  VESTA_RETURN_IF_ERROR(governed.DescribeIndex(caller, name));
   if (!e) return Status::NotFound("index " + name.ToString() + " does not exist");
+  return Status::Unavailable("index " + name.ToString() + " is offline: " + StatusOf(*e).message);
+}
+
+Result<IndexManager::Handle> IndexManager::Find(const access::Caller& caller, const TableName& name) {
+  VESTA_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, impl_->Lookup(caller, name, /*need_live=*/true));
   std::shared_ptr<index::VectorIndex> idx = e->Live();
-  if (!idx) return Status::Unavailable("index " + name.ToString() + " is offline: " + impl_->StatusOf(*e).message);
   Handle h;
   h.index = idx;
   h.ref = {name, e->def.source_table, idx.get()};
@@ -640,15 +658,11 @@ WriteAnswer Finish(WriteAnswer a) {
 
 }  // namespace
 
-// The entry of a Direct Access index for a write; privileges first for an
-// unknown name (NotFound only for callers who could read it).
-Result<std::shared_ptr<Entry>> IndexManager::Impl::DirectEntry(const access::Caller& caller, const TableName& name,
-                                                               const char* route, const char* instead) {
-  std::shared_ptr<Entry> e = Get(name);
-  if (!e) {
-    VESTA_RETURN_IF_ERROR(governed.DescribeIndex(caller, name));
-    return Status::NotFound("index " + name.ToString() + " does not exist");
-  }
+// The entry of a Direct Access index for a write (Lookup, then the type).
+Result<std::shared_ptr<Entry>> IndexManager::Impl::DirectEntry(const access::Caller& caller,
+                                                               const TableName& name, const char* route,
+                                                               const char* instead) {
+  VESTA_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Lookup(caller, name, /*need_live=*/false));
   if (e->def.type != IndexType::kDirectAccess) {
     return Status::FailedPrecondition("index " + name.ToString() + " is a DELTA_SYNC index of " +
                                       e->def.source_table.ToString() + ": " + instead + " (" + route +
@@ -708,7 +722,9 @@ void IndexManager::NotifyCommit(const TableName&, int64_t) {
   impl_->wake.notify_all();
 }
 
-void IndexManager::SyncContinuousNow() { impl_->ContinuousPass(); }
+void IndexManager::SyncContinuousNow() {
+  impl_->ContinuousPass();
+}
 
 std::vector<IndexStatus> IndexManager::AllStatuses() {
   std::vector<IndexStatus> out;

@@ -165,15 +165,18 @@ class IndexManager {
   Result<QueryAnswer> Query(const access::Caller& caller, const governance::TableName& name,
                             const access::IndexQuery& query);
 
-  // The live index and its ref for Governed calls (scan). NotFound if unknown.
-  // The shared_ptr keeps the index alive while the caller uses it, even if
-  // it is dropped meanwhile.
+  // The live index and its ref for Governed calls (scan, Direct Access
+  // writes). Privileges first: for an unknown or offline index,
+  // Governed::DescribeIndex is asked (and audited) before NotFound /
+  // Unavailable is returned, so a caller who may not read the index cannot
+  // tell a missing index from a forbidden one. The shared_ptr keeps the
+  // index alive while the caller uses it, even if it is dropped meanwhile.
   struct Handle {
     std::shared_ptr<const index::VectorIndex> index;
     access::IndexRef ref;
     IndexDefinition definition;
   };
-  Result<Handle> Find(const governance::TableName& name);
+  Result<Handle> Find(const access::Caller& caller, const governance::TableName& name);
 
   // DIRECT_ACCESS writes: rows as JSON-decoded Rows of the backing table's
   // schema (rows that failed decoding are passed in `failed` with their

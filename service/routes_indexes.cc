@@ -622,21 +622,16 @@ struct IndexRoutes {
       return Status::InvalidArgument("num_results: expected 1.." + std::to_string(kMaxScanResults) +
                                      ", got " + std::to_string(n));
     }
-    auto h = indexes.Find(name);
-    if (!h.ok()) {
-      // Privileges first: an unknown index is NotFound only for a caller who could read it.
-      VESTA_RETURN_IF_ERROR(governed.DescribeIndex(call.caller, name));
-      return h.status();
-    }
+    VESTA_ASSIGN_OR_RETURN(IndexManager::Handle h, indexes.Find(call.caller, name));
     access::IndexScanRequest req;
     req.num_results = static_cast<size_t>(n);
     auto last = call.body.find("last_primary_key");
     if (last != call.body.end() && !last->is_null() &&
         !(last->is_string() && last->get<std::string>().empty())) {
       VESTA_ASSIGN_OR_RETURN(req.after_primary_key,
-                             KeyFromJson(*last, h->index->spec().primary_key.type, "last_primary_key"));
+                             KeyFromJson(*last, h.index->spec().primary_key.type, "last_primary_key"));
     }
-    VESTA_ASSIGN_OR_RETURN(access::IndexScanResult r, governed.ScanIndex(call.caller, h->ref, req));
+    VESTA_ASSIGN_OR_RETURN(access::IndexScanResult r, governed.ScanIndex(call.caller, h.ref, req));
     json data = json::array();
     for (const Row& row : r.rows) {
       json fields = json::array();
@@ -666,17 +661,13 @@ struct IndexRoutes {
     if (arr.is_discarded() || !arr.is_array()) {
       return Status::InvalidArgument("inputs_json: expected a JSON string holding an array of row objects");
     }
-    auto h = indexes.Find(name);
-    if (!h.ok()) {
-      VESTA_RETURN_IF_ERROR(governed.DescribeIndex(call.caller, name));
-      return h.status();
-    }
-    if (h->definition.type != IndexType::kDirectAccess) {
+    VESTA_ASSIGN_OR_RETURN(IndexManager::Handle h, indexes.Find(call.caller, name));
+    if (h.definition.type != IndexType::kDirectAccess) {
       return Status::FailedPrecondition(
-          "index " + name.ToString() + " is a DELTA_SYNC index of " + h->definition.source_table.ToString() +
+          "index " + name.ToString() + " is a DELTA_SYNC index of " + h.definition.source_table.ToString() +
           ": write to that table instead (upsert-data is for DIRECT_ACCESS indexes)");
     }
-    const Schema& schema = h->definition.direct_schema;
+    const Schema& schema = h.definition.direct_schema;
     int pk = schema.primary_key_index();
     std::vector<Row> rows;
     WriteAnswer failed;
@@ -704,11 +695,7 @@ struct IndexRoutes {
 
   Result<json> DeleteRows(const Call& call) {
     VESTA_ASSIGN_OR_RETURN(TableName name, Name(call));
-    auto h = indexes.Find(name);
-    if (!h.ok()) {
-      VESTA_RETURN_IF_ERROR(governed.DescribeIndex(call.caller, name));
-      return h.status();
-    }
+    VESTA_ASSIGN_OR_RETURN(IndexManager::Handle h, indexes.Find(call.caller, name));
     json keys_json = json::array();
     auto it = call.body.find("primary_keys");
     if (it != call.body.end() && !it->is_null()) {
@@ -722,7 +709,7 @@ struct IndexRoutes {
       return Status::InvalidArgument("primary_keys: required (an array of primary keys)");
     }
     std::vector<Value> keys;
-    const DataType& type = h->index->spec().primary_key.type;
+    const DataType& type = h.index->spec().primary_key.type;
     for (size_t i = 0; i < keys_json.size(); ++i) {
       VESTA_ASSIGN_OR_RETURN(Value v,
                              KeyFromJson(keys_json[i], type, "primary_keys[" + std::to_string(i) + "]"));
