@@ -54,7 +54,7 @@ using internal::SetJson;
 
 // Histogram bucket upper bounds, seconds (Prometheus "le").
 constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                            0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
+                                             0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
 
 std::string NowUtc() {
   auto now = std::chrono::system_clock::now();
@@ -260,8 +260,8 @@ Status CheckTlsFiles(const std::string& cert_path, const std::string& key_path) 
   X509* cert = PEM_read_X509(cf, nullptr, nullptr, nullptr);
   std::fclose(cf);
   if (cert == nullptr) {
-    return Status::InvalidArgument("tls_cert_file '" + cert_path + "' holds no PEM certificate (" + OpenSslError() +
-                                   ")");
+    return Status::InvalidArgument("tls_cert_file '" + cert_path + "' holds no PEM certificate (" +
+                                   OpenSslError() + ")");
   }
   auto no_passphrase = [](char*, int, int, void*) -> int { return -1; };
   auto cf_result = OpenTlsFile("tls_key_file", key_path);
@@ -274,15 +274,15 @@ Status CheckTlsFiles(const std::string& cert_path, const std::string& key_path) 
   std::fclose(kf);
   if (key == nullptr) {
     X509_free(cert);
-    return Status::InvalidArgument("tls_key_file '" + key_path +
-                                   "' holds no unencrypted PEM private key (" + OpenSslError() + ")");
+    return Status::InvalidArgument("tls_key_file '" + key_path + "' holds no unencrypted PEM private key (" +
+                                   OpenSslError() + ")");
   }
   const int match = X509_check_private_key(cert, key);
   EVP_PKEY_free(key);
   X509_free(cert);
   if (match != 1) {
-    return Status::InvalidArgument("tls_key_file '" + key_path + "' does not match the certificate in tls_cert_file '" +
-                                   cert_path + "'");
+    return Status::InvalidArgument("tls_key_file '" + key_path +
+                                   "' does not match the certificate in tls_cert_file '" + cert_path + "'");
   }
   ERR_clear_error();
   return Status::OK();
@@ -291,7 +291,8 @@ Status CheckTlsFiles(const std::string& cert_path, const std::string& key_path) 
 }  // namespace
 
 Status ServerOptions::Validate() const {
-  if (port < 0 || port > 65535) return Status::InvalidArgument("port must be 0..65535, got " + std::to_string(port));
+  if (port < 0 || port > 65535)
+    return Status::InvalidArgument("port must be 0..65535, got " + std::to_string(port));
   if (worker_threads < 0) {
     return Status::InvalidArgument("worker_threads must be >= 0 (0 = hardware concurrency), got " +
                                    std::to_string(worker_threads));
@@ -417,14 +418,16 @@ struct Server::Impl {
         const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - r.start).count();
         Reject(res, "deadline",
                {503, "UNAVAILABLE",
-                "request waited " + std::to_string(waited) + " ms for a worker, over the request time limit of " +
+                "request waited " + std::to_string(waited) +
+                    " ms for a worker, over the request time limit of " +
                     std::to_string(options.request_time_limit.count()) + " ms; retry later"});
         return HR::Handled;
       }
       // httplib adds REMOTE_ADDR / REMOTE_PORT (and LOCAL_*) to the headers.
       size_t count = 0, bytes = 0;
       for (const auto& [name, value] : req.headers) {
-        if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT") continue;
+        if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT")
+          continue;
         ++count;
         bytes += name.size() + value.size();
       }
@@ -442,8 +445,8 @@ struct Server::Impl {
     // Called by httplib for every response with status >= 400 before it is
     // written: fills in the error shape where no handler did (unknown route,
     // body too large, malformed request).
-    svr.set_error_handler(httplib::Server::HandlerWithResponse(
-        [this](const httplib::Request& req, httplib::Response& res) {
+    svr.set_error_handler(
+        httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
           auto answered = httplib::Server::HandlerResponse::Unhandled;
           // A head httplib could not parse (400 before routing; e.g. a
           // header line over 8192 bytes): ask the client to close, since
@@ -461,25 +464,27 @@ struct Server::Impl {
           }
           return answered;
         }));
-    svr.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "unknown exception";
-      try {
-        if (ep) std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      Log({{"ts", NowUtc()},
-           {"level", "error"},
-           {"event", "unhandled_exception"},
-           {"method", req.method},
-           {"route", internal::CurrentRequest().route},
-           {"what", what}});
-      SetError(res, {500, "INTERNAL", "internal error"});
-    });
+    svr.set_exception_handler(
+        [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+          std::string what = "unknown exception";
+          try {
+            if (ep) std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          Log({{"ts", NowUtc()},
+               {"level", "error"},
+               {"event", "unhandled_exception"},
+               {"method", req.method},
+               {"route", internal::CurrentRequest().route},
+               {"what", what}});
+          SetError(res, {500, "INTERNAL", "internal error"});
+        });
     // Runs just before the response is written: the metrics (so a client
     // that has its answer sees it counted in the next scrape).
-    svr.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) { Count(req, res); });
+    svr.set_post_routing_handler(
+        [this](const httplib::Request& req, httplib::Response& res) { Count(req, res); });
     // Runs after the response is written: the access log.
     svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) { Finish(req, res); });
   }
@@ -505,6 +510,9 @@ struct Server::Impl {
 
   // Writes the access log line and resets the request state.
   void Finish(const httplib::Request& req, const httplib::Response& res) {
+    // The response is buffered in the connection's stream (http_stream.h):
+    // send it before the bookkeeping, and count the send in the duration.
+    internal::FlushResponse();
     internal::RequestState& r = internal::CurrentRequest();
     const double seconds = SecondsSinceStart();
     const std::string route = r.route;
@@ -536,10 +544,11 @@ struct Server::Impl {
           << "# TYPE vesta_http_requests_total counter\n";
       for (const auto& [key, n] : requests) {
         const auto& [route, method, status] = key;
-        out << "vesta_http_requests_total{route=\"" << LabelValue(route) << "\",method=\"" << LabelValue(method)
-            << "\",status=\"" << status << "\"} " << n << "\n";
+        out << "vesta_http_requests_total{route=\"" << LabelValue(route) << "\",method=\""
+            << LabelValue(method) << "\",status=\"" << status << "\"} " << n << "\n";
       }
-      out << "# HELP vesta_http_request_duration_seconds Time from the request's start (its connection's queueing "
+      out << "# HELP vesta_http_request_duration_seconds Time from the request's start (its connection's "
+             "queueing "
              "for the first request of a connection) to its response, by route pattern and status class.\n"
           << "# TYPE vesta_http_request_duration_seconds histogram\n";
       for (const auto& [key, h] : durations) {
@@ -555,7 +564,8 @@ struct Server::Impl {
             << "vesta_http_request_duration_seconds_sum{" << labels << "} " << h.sum << "\n"
             << "vesta_http_request_duration_seconds_count{" << labels << "} " << h.count << "\n";
       }
-      out << "# HELP vesta_http_requests_rejected_total Requests refused before routing: queue_full (overload), "
+      out << "# HELP vesta_http_requests_rejected_total Requests refused before routing: queue_full "
+             "(overload), "
              "deadline (waited past the time limit), headers (too many or too large).\n"
           << "# TYPE vesta_http_requests_rejected_total counter\n";
       for (const char* reason : {"queue_full", "deadline", "headers"}) {
@@ -593,7 +603,8 @@ struct Server::Impl {
     for (const Gauge& g : gauges) {
       out << "# HELP " << g.name << " " << g.help << "\n# TYPE " << g.name << " gauge\n";
       for (const IndexStatus& s : statuses) {
-        out << g.name << "{index=\"" << LabelValue(s.definition.name.ToString()) << "\"} " << g.value(s) << "\n";
+        out << g.name << "{index=\"" << LabelValue(s.definition.name.ToString()) << "\"} " << g.value(s)
+            << "\n";
       }
     }
     return out.str();
@@ -603,7 +614,9 @@ struct Server::Impl {
 Server::Server(access::Governed& governed, ServerOptions options)
     : impl_(std::make_unique<Impl>(governed, std::move(options))) {}
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+}
 
 Status Server::Start() {
   std::lock_guard<std::mutex> lock(impl_->lifecycle_mu);
@@ -613,7 +626,8 @@ Status Server::Start() {
   const bool tls = !o.tls_cert_file.empty();
   if (tls) {
     VESTA_RETURN_IF_ERROR(CheckTlsFiles(o.tls_cert_file, o.tls_key_file));
-    auto ssl = std::make_unique<internal::BodyReadingTlsServer>(o.tls_cert_file.c_str(), o.tls_key_file.c_str());
+    auto ssl =
+        std::make_unique<internal::BodyReadingTlsServer>(o.tls_cert_file.c_str(), o.tls_key_file.c_str());
     if (!ssl->is_valid()) {
       return Status::InvalidArgument("cannot set up TLS with tls_cert_file '" + o.tls_cert_file +
                                      "' and tls_key_file '" + o.tls_key_file + "': " + OpenSslError());
@@ -630,7 +644,8 @@ Status Server::Start() {
 
   const size_t workers = o.worker_threads > 0 ? static_cast<size_t>(o.worker_threads)
                                               : std::max<size_t>(2, std::thread::hardware_concurrency());
-  const size_t max_queued = o.max_queued_requests > 0 ? static_cast<size_t>(o.max_queued_requests) : 64 * workers;
+  const size_t max_queued =
+      o.max_queued_requests > 0 ? static_cast<size_t>(o.max_queued_requests) : 64 * workers;
   impl_->workers = workers;
   impl_->max_queued = max_queued;
   httplib::Server& http = *impl_->http;
@@ -671,11 +686,13 @@ Status Server::Start() {
   // httplib's stop() is a no-op until the accept loop runs (is_running()),
   // so a Stop() right after Start() would leave accept() blocked forever:
   // return only once the loop runs.
-  while (!http.is_running() && !impl_->listen_returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!http.is_running() && !impl_->listen_returned)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (!http.is_running()) {
     impl_->thread.join();
     impl_->stopped = true;
-    return Status::Unavailable("the HTTP accept loop on " + o.host + ":" + std::to_string(port) + " ended at once");
+    return Status::Unavailable("the HTTP accept loop on " + o.host + ":" + std::to_string(port) +
+                               " ended at once");
   }
   if (o.access_log) {
     impl_->Log({{"ts", NowUtc()},
@@ -693,7 +710,9 @@ Status Server::Start() {
   return Status::OK();
 }
 
-int Server::port() const { return impl_->bound_port.load(); }
+int Server::port() const {
+  return impl_->bound_port.load();
+}
 
 void Server::Stop() {
   std::lock_guard<std::mutex> lock(impl_->lifecycle_mu);
@@ -708,7 +727,8 @@ void Server::Stop() {
   // Every request has answered and audited: move the WAL into the store file.
   Status st = impl_->governed.audit().Checkpoint();
   if (!st.ok()) {
-    impl_->Log({{"ts", NowUtc()}, {"level", "error"}, {"event", "audit_checkpoint"}, {"error", st.ToString()}});
+    impl_->Log(
+        {{"ts", NowUtc()}, {"level", "error"}, {"event", "audit_checkpoint"}, {"error", st.ToString()}});
   }
 }
 

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config curl
   libfaiss-dev libeigen3-dev libopenblas-dev
-  libcpp-httplib-dev libssl-dev nlohmann-json3-dev
+  libcpp-httplib-dev libssl-dev nlohmann-json3-dev libsimdjson-dev
   libsqlite3-dev libhts-dev libroaring-dev libzip-dev zlib1g-dev libcli11-dev
   libgtest-dev libbenchmark-dev python3-jsonschema
   wrk  # bench/http_load.sh (HTTP load benchmark)

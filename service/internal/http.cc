@@ -1,6 +1,7 @@
 #include "service/internal/http.h"
 
 #include "service/internal/http_stream.h"
+#include "service/internal/json_body.h"
 
 #include <algorithm>
 #include <cctype>
@@ -165,20 +166,9 @@ httplib::Server::Handler Router::Wrap(const std::string& route, Handler handler)
     }
     json body = json::object();
     if (!raw_body.empty()) {
-      body = json::parse(raw_body, nullptr, false);
-      if (body.is_discarded()) {
-        // Parse again with exceptions for the position.
-        std::string detail;
-        try {
-          json ignored = json::parse(raw_body);
-          (void)ignored;
-        } catch (const json::parse_error& e) {
-          detail = " (byte " + std::to_string(e.byte) + ")";
-        } catch (const json::exception& e) {  // e.g. a number out of range (1e999)
-          detail = " (" + std::string(e.what()) + ")";
-        }
-        return SetError(res, {400, "INVALID_ARGUMENT", "request body is not valid JSON" + detail});
-      }
+      auto parsed = ParseJsonBody(raw_body);
+      if (!parsed.ok()) return SetError(res, {400, "INVALID_ARGUMENT", parsed.status().message()});
+      body = std::move(parsed).value();
       if (!body.is_object()) {
         return SetError(res,
                         {400, "INVALID_ARGUMENT", "request body: expected a JSON object, got " + Show(body)});
@@ -291,11 +281,12 @@ Result<std::vector<float>> FloatList(const json& v, std::string_view field) {
   out.reserve(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
     const json& e = v[i];
-    std::string name = std::string(field) + "[" + std::to_string(i) + "]";
-    if (!e.is_number()) return Expected(name, "a finite number", e);
+    // The element's name only on error (a 768-d vector is on the hot path).
+    auto name = [&] { return std::string(field) + "[" + std::to_string(i) + "]"; };
+    if (!e.is_number()) return Expected(name(), "a finite number", e);
     double d = e.get<double>();
     if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) {
-      return Expected(name, "a finite number within float32 range", e);
+      return Expected(name(), "a finite number within float32 range", e);
     }
     out.push_back(static_cast<float>(d));
   }

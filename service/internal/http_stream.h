@@ -35,13 +35,23 @@ namespace vesta::service::internal {
 // non-null), reading through its own buffer. Timeouts are per operation.
 class BufferedStream : public httplib::Stream {
  public:
-  BufferedStream(int sock, SSL* ssl, time_t read_timeout_sec, time_t read_timeout_usec, time_t write_timeout_sec,
-                 time_t write_timeout_usec);
+  BufferedStream(int sock, SSL* ssl, time_t read_timeout_sec, time_t read_timeout_usec,
+                 time_t write_timeout_sec, time_t write_timeout_usec);
 
   bool is_readable() const override;
   bool is_writable() const override;
+  // Flushes pending output first, so a client waiting on an interim
+  // response (100 Continue) is never left waiting on our buffer.
   ssize_t read(char* ptr, size_t size) override;
+  // Buffers up to kOutputBytes (64 KiB) and sends it on Flush() or when
+  // full; larger writes go straight to the socket after a flush. Returns
+  // `size`, or -1 once a send has failed (the connection is then done).
   ssize_t write(const char* ptr, size_t size) override;
+  // Sends everything buffered by write(). False if a send failed or timed
+  // out (write timeout per send). httplib writes a response's head and body
+  // in separate calls; buffering them makes one send (one segment, one
+  // wake-up of the client) per small response.
+  bool Flush();
   void get_remote_ip_and_port(std::string& ip, int& port) const override;
   void get_local_ip_and_port(std::string& ip, int& port) const override;
   int socket() const override { return sock_; }
@@ -56,6 +66,8 @@ class BufferedStream : public httplib::Stream {
 
  private:
   ssize_t ReadSome(char* ptr, size_t size);
+  ssize_t SendSome(const char* ptr, size_t size);
+  bool SendAll(const char* ptr, size_t size);
   int sock_;
   SSL* ssl_;
   int read_timeout_ms_;
@@ -63,6 +75,8 @@ class BufferedStream : public httplib::Stream {
   std::vector<char> buf_;
   size_t buf_begin_ = 0;
   size_t buf_end_ = 0;
+  std::string out_;  // written, not yet sent
+  bool write_failed_ = false;
   bool poisoned_ = false;
 };
 
@@ -70,7 +84,8 @@ class BufferedStream : public httplib::Stream {
 // (keep_alive_max_count requests, keep_alive_timeout between them, stop
 // when the server stops) over a BufferedStream; `ssl` as above. Closes the
 // socket (and frees `ssl`) before returning.
-bool ServeConnection(int sock, SSL* ssl, const std::function<bool(httplib::Stream&, bool, bool&)>& process_request,
+bool ServeConnection(int sock, SSL* ssl,
+                     const std::function<bool(httplib::Stream&, bool, bool&)>& process_request,
                      size_t keep_alive_max_count, time_t keep_alive_timeout_sec, time_t read_timeout_sec,
                      time_t read_timeout_usec, time_t write_timeout_sec, time_t write_timeout_usec,
                      const std::atomic<int>& server_socket);
@@ -89,6 +104,12 @@ class BodyReadingTlsServer : public httplib::SSLServer {
  private:
   bool process_and_close_socket(int sock) override;
 };
+
+// Sends what the current thread's connection has buffered (the response
+// being written); true when there is nothing to send or it was sent. The
+// server calls it from httplib's logger, so the access log's duration
+// includes the send. Thread-safety: the calling thread's connection only.
+bool FlushResponse();
 
 // The body of the request being served when httplib did not read it (a
 // GET with Content-Length > 0): reads exactly Content-Length bytes from the

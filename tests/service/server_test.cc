@@ -1,12 +1,17 @@
 // The HTTP service (service/server.h) end to end: the real server on
 // 127.0.0.1 with an ephemeral port over a temporary store, driven with
 // httplib::Client. Nothing but 127.0.0.1 is ever contacted.
-#include <httplib.h>
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +28,7 @@
 
 #include "access/governed.h"
 #include "service/errors.h"
+#include "service/openapi_spec.h"
 #include "service/server.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/tls_cert.h"
@@ -273,8 +279,9 @@ TEST_F(ServerTest, MetricsNeedATokenAndCountRequestsByRoutePattern) {
   // And the scrape itself shows in the next one.
   httplib::Result again = Get("/metrics", admin_token_);
   ASSERT_TRUE(again);
-  EXPECT_NE(again->body.find("vesta_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(
+      again->body.find("vesta_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"} 1\n"),
+      std::string::npos)
       << again->body;
 }
 
@@ -555,16 +562,17 @@ TEST_F(ServerTest, StopLetsAnInFlightRequestFinish) {
 
 TEST_F(ServerTest, MetricsShowIndexGauges) {
   httplib::Client c = Client();
-  json create = {{"name", "main.clinical.patients_idx"},
-                 {"endpoint_name", "vesta"},
-                 {"primary_key", "patient_id"},
-                 {"index_type", "DELTA_SYNC"},
-                 {"delta_sync_index_spec",
-                  {{"source_table", "main.clinical.patients"},
-                   {"pipeline_type", "TRIGGERED"},
-                   {"embedding_vector_columns", json::array({{{"name", "embedding"}, {"embedding_dimension", 4}}})}}}};
-  auto r = c.Post("/api/2.0/vector-search/indexes", {{"Authorization", "Bearer " + admin_token_}}, create.dump(),
-                  "application/json");
+  json create = {
+      {"name", "main.clinical.patients_idx"},
+      {"endpoint_name", "vesta"},
+      {"primary_key", "patient_id"},
+      {"index_type", "DELTA_SYNC"},
+      {"delta_sync_index_spec",
+       {{"source_table", "main.clinical.patients"},
+        {"pipeline_type", "TRIGGERED"},
+        {"embedding_vector_columns", json::array({{{"name", "embedding"}, {"embedding_dimension", 4}}})}}}};
+  auto r = c.Post("/api/2.0/vector-search/indexes", {{"Authorization", "Bearer " + admin_token_}},
+                  create.dump(), "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   // One more commit to the table: the TRIGGERED index is one version behind.
@@ -577,13 +585,15 @@ TEST_F(ServerTest, MetricsShowIndexGauges) {
   ASSERT_TRUE(m);
   ASSERT_EQ(m->status, 200);
   const std::string idx = "{index=\"main.clinical.patients_idx\"}";
-  for (const std::string& line : {"vesta_index_rows" + idx + " 3", "vesta_index_version" + idx + " 1",
-                                  "vesta_index_versions_behind" + idx + " 1", "vesta_index_ready" + idx + " 1"}) {
+  for (const std::string& line :
+       {"vesta_index_rows" + idx + " 3", "vesta_index_version" + idx + " 1",
+        "vesta_index_versions_behind" + idx + " 1", "vesta_index_ready" + idx + " 1"}) {
     EXPECT_NE(m->body.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << m->body;
   }
   const size_t mem = m->body.find("vesta_index_memory_bytes" + idx + " ");
   ASSERT_NE(mem, std::string::npos) << m->body;
-  EXPECT_GT(std::stod(m->body.substr(mem + std::string("vesta_index_memory_bytes").size() + idx.size() + 1)), 0.0);
+  EXPECT_GT(std::stod(m->body.substr(mem + std::string("vesta_index_memory_bytes").size() + idx.size() + 1)),
+            0.0);
 }
 
 TEST_F(ServerTest, StopCheckpointsTheAuditIntoTheStoreFile) {
@@ -622,13 +632,14 @@ TEST(ServiceErrors, StatusCodesMapToOneHttpStatusEach) {
             json({{"error_code", "PERMISSION_DENIED"}, {"message", "alice lacks SELECT on table t"}}));
   // The request time limit (Call::CheckDeadline) is the server's, not the
   // client's rate: 503 DEADLINE_EXCEEDED; other RESOURCE_EXHAUSTED stay 429.
-  HttpError deadline = ErrorFromStatus(
-      Status::ResourceExhausted(std::string(kRequestTimeLimitPrefix) + "200 ms exceeded during reading the table"));
+  HttpError deadline = ErrorFromStatus(Status::ResourceExhausted(std::string(kRequestTimeLimitPrefix) +
+                                                                 "200 ms exceeded during reading the table"));
   EXPECT_EQ(deadline.http_status, 503);
   EXPECT_EQ(deadline.error_code, "DEADLINE_EXCEEDED");
   EXPECT_EQ(ErrorFromStatus(Status::ResourceExhausted("disk full")).http_status, 429);
   // Invalid UTF-8 in a message still yields valid JSON.
-  EXPECT_FALSE(json::parse(ErrorBody({400, "INVALID_ARGUMENT", "bad \xff name"}), nullptr, false).is_discarded());
+  EXPECT_FALSE(
+      json::parse(ErrorBody({400, "INVALID_ARGUMENT", "bad \xff name"}), nullptr, false).is_discarded());
 }
 
 TEST(ServiceErrors, JsonBodiesMustSayApplicationJson) {
@@ -666,6 +677,67 @@ TEST(ServiceOptions, ValidateRejectsBadValues) {
   o = {};
   o.tls_key_file = "key.pem";
   EXPECT_TRUE(o.Validate().IsInvalidArgument());
+}
+
+
+// Responses are buffered per connection and sent in one piece
+// (service/internal/http_stream.h): a response far over the 64 KiB buffer
+// (the OpenAPI description, ~150 KB) arrives whole, twice on one keep-alive
+// connection, and small ones after it still arrive.
+TEST_F(ServerTest, LargeAndSmallResponsesArriveWholeOnOneConnection) {
+  httplib::Client c = Client();
+  c.set_keep_alive(true);
+  const std::string spec(OpenApiSpec());
+  ASSERT_GT(spec.size(), 64u * 1024);
+  for (int i = 0; i < 2; ++i) {
+    auto r = c.Get("/openapi.json");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, spec);
+    auto h = c.Get("/healthz");
+    ASSERT_TRUE(h) << httplib::to_string(h.error());
+    EXPECT_EQ(h->body, R"({"status":"ok"})");
+  }
+}
+
+// A client sending `Expect: 100-continue` waits for the interim response
+// before it sends the body: the buffered stream must send it before
+// reading on (a raw socket, since httplib's client never asks).
+TEST_F(ServerTest, ExpectContinueGetsTheInterimResponseBeforeTheBody) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  const std::string body = R"({"name": "continued"})";
+  const std::string head =
+      "POST /api/2.1/unity-catalog/catalogs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer " +
+      admin_token_ +
+      "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  auto read_some = [&] {
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  };
+  const std::string interim = read_some();  // times out (empty) if the server kept it buffered
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
+  ASSERT_EQ(::send(fd, body.data(), body.size(), MSG_NOSIGNAL), static_cast<ssize_t>(body.size()));
+  std::string response;
+  for (std::string part = read_some(); !part.empty(); part = read_some()) response += part;
+  ::close(fd);
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find(R"("name":"continued")"), std::string::npos) << response;
+  auto described = g_->store().ListCatalogs();
+  ASSERT_TRUE(described.ok());
+  EXPECT_NE(std::find(described->begin(), described->end(), "continued"), described->end());
 }
 
 }  // namespace
