@@ -57,6 +57,8 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+
+#include "service/internal/json_body.h"
 #include <optional>
 #include <random>
 #include <sstream>
@@ -296,7 +298,8 @@ int Bodies(const Args& a) {
 
 // A body parsed as the query route parses it (service/routes_indexes.cc).
 access::IndexQuery ParseBody(const std::string& line) {
-  json b = json::parse(line);
+  // As the server parses bodies (simdjson, converted to nlohmann::json).
+  json b = Take(service::internal::ParseJsonBody(line), "body");
   access::IndexQuery q;
   q.vector = b.at("query_vector").get<std::vector<float>>();
   q.k = b.value("num_results", 10);
