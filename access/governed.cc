@@ -260,6 +260,7 @@ Result<ReadResult> Governed::ReadTable(const Caller& caller, const TableName& ta
   const int64_t version = r->version;
   VESTA_RETURN_IF_ERROR(impl_->Allow(std::move(rec), params, static_cast<int64_t>(r->rows.size()),
                                      std::move(keys), {{"table", table.ToString(), version}}, query_id));
+  r->query_id = query_id;
   return r;
 }
 

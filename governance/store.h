@@ -138,6 +138,9 @@ struct ReadResult {
   int64_t version = 0;        // the version read
   std::vector<Column> columns;
   std::vector<Row> rows;      // rows[i][j] is column j
+  // Set by access::Governed::ReadTable: the read's query id (its lineage
+  // node and audit parameter). Empty from Store::Read.
+  std::string query_id;
 };
 
 enum class ChangeType { kInsert, kDelete, kUpdatePreimage, kUpdatePostimage };

@@ -394,6 +394,7 @@ struct Server::Impl {
     });
     internal::RegisterGovernanceRoutes(router);
     internal::RegisterIndexRoutes(router, *indexes);
+    internal::RegisterSimilarCasesRoutes(router, *indexes);
     routes = router.routes();
 
     // Runs once the request head is read, before the body and routing.

@@ -31,4 +31,8 @@ void RegisterGovernanceRoutes(Router& router);
 // Mosaic AI Vector Search routes (service/routes_indexes.cc).
 void RegisterIndexRoutes(Router& router, IndexManager& indexes);
 
+// "Find similar cases" with cohort joins and an evidence summary
+// (service/routes_similar.cc, service/similar_cases.h).
+void RegisterSimilarCasesRoutes(Router& router, IndexManager& indexes);
+
 }  // namespace vesta::service::internal
