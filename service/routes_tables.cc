@@ -172,6 +172,8 @@
 //       rewrites rows hidden from them: Governed::RestoreTable), 404
 //       (version beyond the current one), 400 FAILED_PRECONDITION (vacuumed).
 //       Audit: "table.restore".
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -332,48 +334,28 @@ Result<std::optional<int64_t>> VersionArg(const Call& call, std::string_view fie
 // --- Page tokens -------------------------------------------------------------------
 // base64url(JSON {"t": table (lower case), "v": version, "k": last key}).
 
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
+// OpenSSL's base64 (EVP_EncodeBlock / EVP_DecodeBlock) in the URL-safe
+// alphabet (RFC 4648 section 5), without padding.
 std::string Base64UrlEncode(const std::string& in) {
-  std::string out;
-  size_t i = 0;
-  while (i + 2 < in.size()) {
-    const uint32_t n = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                       static_cast<uint8_t>(in[i + 2]);
-    out += kB64[(n >> 18) & 63];
-    out += kB64[(n >> 12) & 63];
-    out += kB64[(n >> 6) & 63];
-    out += kB64[n & 63];
-    i += 3;
-  }
-  if (i + 1 == in.size()) {
-    const uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-    out += kB64[(n >> 18) & 63];
-    out += kB64[(n >> 12) & 63];
-  } else if (i + 2 == in.size()) {
-    const uint32_t n = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
-    out += kB64[(n >> 18) & 63];
-    out += kB64[(n >> 12) & 63];
-    out += kB64[(n >> 6) & 63];
-  }
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
   return out;
 }
 
-std::optional<std::string> Base64UrlDecode(const std::string& in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : in) {
-    const char* p = std::find(kB64, kB64 + 64, ch);
-    if (p == kB64 + 64) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  if (bits >= 6) return std::nullopt;  // a dangling sextet is not a valid length
+std::optional<std::string> Base64UrlDecode(std::string in) {
+  if (in.size() % 4 == 1 || in.find_first_of("+/=") != std::string::npos) return std::nullopt;
+  for (char& c : in) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  const size_t pad = (4 - in.size() % 4) % 4;
+  in.append(pad, '=');
+  std::string out(in.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;  // a character outside the alphabet
+  out.resize(static_cast<size_t>(n) - pad);  // EVP_DecodeBlock counts the padding as zero bytes
   return out;
 }
 
