@@ -2,9 +2,11 @@
 # The main job on a fresh machine: install the Debian packages, build Vesta
 # (Release), create a store and load the demo TCGA glioma cohort into it,
 # show what was loaded, then serve it on 127.0.0.1 (tools/serve_demo.sh: an
-# admin token, a CONTINUOUS radiomics index, one similarity query) until
-# Ctrl-C. Safe to run again: the load is an upsert and commits nothing when
-# the data are unchanged; the token and the index are reused.
+# admin token, the demo principals (an oncologist restricted to some tissue
+# source sites, a PHI-masked researcher) with their tokens, a CONTINUOUS
+# radiomics index, one similarity query) until Ctrl-C. Safe to run again: the
+# load is an upsert and commits nothing when the data are unchanged; the
+# tokens, the principals and the index are reused.
 #
 #   tools/quickstart.sh                      # store in ./vesta-data/store.vesta, port 8080
 #   VESTA_STORE=/path/x.vesta VESTA_PORT=8181 tools/quickstart.sh

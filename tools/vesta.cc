@@ -27,19 +27,30 @@
 // the status code name (NOT_FOUND, ...) or USAGE for exit code 2.
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/demo_principals.h"
+#include "access/governed.h"
 #include "common/status.h"
 #include "common/types.h"
 #include "governance/audit.h"
@@ -47,11 +58,11 @@
 #include "governance/store.h"
 #include "ingest/demo_cohort.h"
 #include "ingest/ingest.h"
-#include "access/governed.h"
 #include "service/server.h"
 #include "tools/column_spec.h"
 #include "tools/output.h"
 #include "tools/progress.h"
+#include "tools/similar.h"
 
 namespace vesta::tools {
 namespace {
@@ -283,9 +294,11 @@ class Cli {
   void AddTableRestore(CLI::App* table);
   void AddTableVacuum(CLI::App* table);
   void AddDemo();
+  void AddDemoPrincipals(CLI::App* demo);
   void AddAdmin();
   void AddAudit();
   void AddServe();
+  void AddSimilar();
 
   // "vesta table show": the deepest command the parser got to.
   std::string CommandPath() const;
@@ -313,6 +326,7 @@ Cli::Cli()
   AddAdmin();
   AddAudit();
   AddServe();
+  AddSimilar();
   AddCatalog();
   AddSchema();
   CLI::App* table =
@@ -392,28 +406,34 @@ int Cli::Run(int argc, char** argv) {
 // Set by SIGINT / SIGTERM (from any thread); `vesta serve` polls it.
 std::atomic<bool> g_stop_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "signal handler needs a lock-free flag");
-extern "C" void OnStopSignal(int) { g_stop_requested.store(true); }
+extern "C" void OnStopSignal(int) {
+  g_stop_requested.store(true);
+}
 
 // "HOST:PORT" -> host, port. Errors: InvalidArgument naming the text.
 Status ParseListen(const std::string& text, std::string* host, int* port) {
   const size_t colon = text.rfind(':');
   const std::string bad = "--listen must be HOST:PORT (e.g. 127.0.0.1:8080), got '" + text + "'";
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return Status::InvalidArgument(bad);
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return Status::InvalidArgument(bad);
   const std::string p = text.substr(colon + 1);
-  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return Status::InvalidArgument(bad);
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos)
+    return Status::InvalidArgument(bad);
   *port = std::stoi(p);
   if (*port > 65535) return Status::InvalidArgument(bad);
   *host = text.substr(0, colon);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']')
+    *host = host->substr(1, host->size() - 2);
   return Status::OK();
 }
 
 void Cli::AddServe() {
-  CLI::App* cmd = AddCommand(&app_, "serve",
-                             "serve the store over HTTP or HTTPS (health, metrics, Unity-Catalog-shaped and "
-                             "vector-search routes; bearer tokens from `vesta admin`) until SIGINT or SIGTERM, "
-                             "then stop gracefully: in-flight requests finish, the audit log is checkpointed "
-                             "into the store file");
+  CLI::App* cmd =
+      AddCommand(&app_, "serve",
+                 "serve the store over HTTP or HTTPS (health, metrics, Unity-Catalog-shaped and "
+                 "vector-search routes; bearer tokens from `vesta admin`) until SIGINT or SIGTERM, "
+                 "then stop gracefully: in-flight requests finish, the audit log is checkpointed "
+                 "into the store file");
   struct Args {
     std::string listen = "127.0.0.1:8080";
     int threads = 0;
@@ -449,7 +469,8 @@ void Cli::AddServe() {
       ->type_name("N")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 34))
       ->capture_default_str();
-  cmd->add_option("--index-dir", a->index_dir, "directory of the vector index files (default: <store>.indexes)")
+  cmd->add_option("--index-dir", a->index_dir,
+                  "directory of the vector index files (default: <store>.indexes)")
       ->type_name("DIR");
   auto* cert = cmd->add_option("--tls-cert", a->tls_cert, "serve HTTPS with this PEM certificate (chain)")
                    ->type_name("PATH");
@@ -494,6 +515,61 @@ void Cli::AddServe() {
     server.Stop();
     std::cerr << "vesta: stopped" << std::endl;
     return Status::OK();
+  });
+}
+
+// --- similar -------------------------------------------------------------------------
+
+void Cli::AddSimilar() {
+  CLI::App* cmd = AddCommand(
+      &app_, "similar",
+      "find the cases most similar to a patient on a running `vesta serve` (the demo's radiomics index), "
+      "joined to their clinical rows and mutations, with an evidence summary and the versions read");
+  auto o = std::make_shared<SimilarOptions>();
+  auto token_file = std::make_shared<std::string>();
+  auto joins = std::make_shared<std::string>("clinical,mutations");
+  auto genes = std::make_shared<std::string>("IDH1,EGFR,TP53,PTEN,ATRX");
+  auto no_summary = std::make_shared<bool>(false);
+  o->server = EnvOr("VESTA_URL", o->server);
+  cmd->add_option("--like", o->like, "the example case (its patient_id; see --like-column)")->required();
+  cmd->add_option("--like-column", o->like_column, "the index column --like names")->capture_default_str();
+  cmd->add_option("--k", o->k, "how many similar cases")->check(CLI::Range(1, 1000))->capture_default_str();
+  cmd->add_option("--filter", o->filter, "filter over the index's columns, e.g. \"cohort = 'GBM'\"");
+  cmd->add_option("--clinical-filter", o->clinical_filter,
+                  "only cases whose main.clinical.patients row passes this filter, e.g. "
+                  "\"age_at_diagnosis BETWEEN 40 AND 70\" (inside the search)");
+  cmd->add_option("--join", *joins, "tables joined to each case: clinical, mutations (comma-separated)")
+      ->capture_default_str();
+  cmd->add_option("--genes", *genes, "the gene panel: joined mutations and their status in the summary")
+      ->capture_default_str();
+  cmd->add_flag("--no-summary", *no_summary, "skip the evidence summary");
+  cmd->add_flag("--json", o->json_output, "print the server's JSON answer");
+  cmd->add_option("--index", o->index, "the vector index")->capture_default_str();
+  cmd->add_option("--server", o->server, "the server (default $VESTA_URL, else http://127.0.0.1:8080)");
+  cmd->add_option("--token-file", *token_file, "file holding the bearer token (default: $VESTA_TOKEN)")
+      ->type_name("PATH");
+  OnRun(cmd, [o, token_file, joins, genes, no_summary]() -> Status {
+    auto split = [](const std::string& text) {
+      std::vector<std::string> out;
+      std::stringstream in(text);
+      for (std::string item; std::getline(in, item, ',');) {
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (!item.empty()) out.push_back(item);
+      }
+      return out;
+    };
+    o->joins = split(*joins);
+    o->genes = split(*genes);
+    o->summary = !*no_summary;
+    if (!token_file->empty()) {
+      std::ifstream in(*token_file);
+      if (!in) return Status::NotFound("--token-file: cannot read '" + *token_file + "'");
+      in >> o->token;
+    } else {
+      o->token = EnvOr("VESTA_TOKEN", "");
+    }
+    return RunSimilar(*o, std::cout);
   });
 }
 
@@ -1274,6 +1350,128 @@ void Cli::AddDemo() {
     std::snprintf(elapsed, sizeof(elapsed), "%.2f", seconds);
     std::cout << (any_changed ? "loaded in " : "nothing changed (already loaded); checked in ") << elapsed
               << " s\nnext: vesta table history main.genomics.somatic_mutations\n";
+    return Status::OK();
+  });
+  AddDemoPrincipals(demo);
+}
+
+// Writes `secret` and a newline to `path` with mode 0600 (through a temporary
+// file renamed over it, so a reader never sees half a token). Errors:
+// Unavailable naming the file and the system error.
+Status WriteSecretFile(const fs::path& path, const std::string& secret) {
+  const std::string tmp = path.string() + ".tmp";
+  auto fail = [&](const std::string& what) {
+    return Status::Unavailable("cannot " + what + " '" + tmp + "': " + std::strerror(errno));
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail("create");
+  // An existing file keeps its mode through O_CREAT: set it.
+  if (::fchmod(fd, 0600) != 0) {
+    ::close(fd);
+    return fail("chmod");
+  }
+  const std::string text = secret + "\n";
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return fail("write");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    return fail("sync");
+  }
+  if (::close(fd) != 0) return fail("close");
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec)
+    return Status::Unavailable("cannot rename '" + tmp + "' to '" + path.string() + "': " + ec.message());
+  return Status::OK();
+}
+
+void Cli::AddDemoPrincipals(CLI::App* demo) {
+  CLI::App* cmd = AddCommand(demo, "principals",
+                             "set up the demo principals on the loaded demo cohort, as a metastore admin "
+                             "(--as): group oncology (user "
+                             "oncologist) sees only tissue source sites 19, 76, CS, HT; group researchers "
+                             "(user researcher) sees every "
+                             "row with identifiers masked (keyed hashes, scan_date NULL); each new user gets "
+                             "a token. Safe to run again: "
+                             "changes nothing once set up; run again after creating "
+                             "main.imaging.radiomics_idx to grant SELECT on it");
+  auto token_dir = std::make_shared<std::string>();
+  cmd->add_option("--token-dir", *token_dir,
+                  "write each new token to DIR/<user>.token (mode 0600) instead of printing it")
+      ->type_name("DIR");
+  OnRun(cmd, [this, token_dir]() -> Status {
+    if (!fs::exists(g_.store)) {
+      return Status::NotFound("store '" + g_.store + "' does not exist (create it with `vesta init`)");
+    }
+    std::error_code ec;
+    if (!token_dir->empty()) {
+      fs::create_directories(*token_dir, ec);
+      if (ec || ::access(token_dir->c_str(), W_OK) != 0) {
+        return Status::Unavailable("cannot write tokens to folder '" + *token_dir + "'" +
+                                   (ec ? ": " + ec.message() : ""));
+      }
+    }
+    VESTA_ASSIGN_OR_RETURN(auto governed, access::Governed::Open(g_.store));
+    Result<access::Caller> admin = governed->CallerFor(g_.principal);
+    if (!admin.ok()) {
+      return Status(admin.status().code(), admin.status().message() +
+                                               " (run as a metastore admin: --as NAME, e.g. the user of "
+                                               "`vesta admin bootstrap`)");
+    }
+    VESTA_ASSIGN_OR_RETURN(access::DemoPrincipalsReport report,
+                           access::SetUpDemoPrincipals(*governed, *admin, access::DemoPrincipalsOptions{}));
+    // New tokens first: they are the only copies.
+    std::map<std::string, std::string> token_of;  // user -> where its token is
+    for (const access::DemoPrincipal& p : report.principals) {
+      const fs::path file = token_dir->empty() ? fs::path() : fs::path(*token_dir) / (p.user + ".token");
+      if (!p.token.empty()) {
+        if (token_dir->empty()) {
+          std::cout << "token for " << p.user << " (" << p.token_id << "): " << p.token << "\n";
+          token_of[p.user] = "new, printed above";
+          continue;
+        }
+        const Status st = WriteSecretFile(file, p.token);
+        if (!st.ok()) {
+          std::cout << "token for " << p.user << " (" << p.token_id << "): " << p.token << "\n";
+          return Status(st.code(), st.message() + " (the token of " + p.user + " is printed above instead)");
+        }
+        token_of[p.user] = file.string() + " (new)";
+      } else if (!file.empty() && fs::exists(file, ec)) {
+        token_of[p.user] = file.string();
+      } else if (EqualsIgnoreCase(p.user, admin->user)) {
+        token_of[p.user] = "its own (not issued here)";
+      } else {
+        token_of[p.user] = "issued earlier (not re-issued)";
+      }
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const access::DemoPrincipal& p : report.principals) {
+      rows.push_back({p.user, p.group, p.sees, token_of[p.user]});
+    }
+    PrintTextTable(std::cout,
+                   {{"user"}, {"group"}, {"sees", Align::kLeft, 100}, {"token", Align::kLeft, 1000}}, rows);
+    if (report.changes.empty()) {
+      std::cout << "nothing changed (already set up)\n";
+    } else {
+      std::cout << report.changes.size() << (report.changes.size() == 1 ? " change" : " changes") << ":\n";
+      for (const std::string& c : report.changes) std::cout << "  " << c << "\n";
+    }
+    if (!report.index_granted) {
+      std::cout << "note: index " << access::DemoPrincipalsOptions{}.index
+                << " does not exist yet: run this again after creating it to grant SELECT on it\n";
+    }
+    if (!token_dir->empty()) {
+      std::cout << "use a token: curl -H \"Authorization: Bearer $(cat " << *token_dir
+                << "/oncologist.token)\" ...\n";
+    }
     return Status::OK();
   });
 }

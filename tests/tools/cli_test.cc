@@ -2,6 +2,7 @@
 // subprocess, without a shell, against a store in a temporary folder.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "governance/audit.h"
+#include "governance/principals.h"
 #include "tests/testing/temp_dir.h"
 
 namespace vesta::tools {
@@ -511,6 +513,59 @@ TEST_F(CliTest, AdminBootstrapPrintsATokenOnceThenRefuses) {
   ExpectError(Vesta({"admin", "bootstrap"}), 2, "USAGE");
 }
 
+// `vesta demo principals` on the real demo cohort: run as the admin, it
+// writes each new user's token to DIR/<user>.token (mode 0600) and says what
+// each principal sees; a second run changes nothing and rewrites no token.
+TEST_F(CliTest, DemoPrincipalsWritesNewTokensOnceAndRunsAgainUnchanged) {
+  ASSERT_EQ(Vesta({"init"}).code, 0);
+  CliRun load = Vesta({"demo", "load"});
+  ASSERT_EQ(load.code, 0) << load.err;
+  CliRun unknown = Vesta({"demo", "principals"});  // as "tester": no such principal
+  ExpectError(unknown, 3, "NOT_FOUND");
+  EXPECT_TRUE(Contains(unknown.err, "--as")) << unknown.err;
+  ASSERT_EQ(Vesta({"admin", "bootstrap", "admin"}).code, 0);
+  const std::string tokens = dir_.File("tokens");
+  auto as_admin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--store", Store(), "--as", "admin"});
+    return Exec(args, /*with_store=*/false);
+  };
+
+  CliRun first = as_admin({"demo", "principals", "--token-dir", tokens});
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_TRUE(Contains(first.out, "oncologist  oncology")) << first.out;
+  EXPECT_TRUE(Contains(first.out, "tissue source sites 19, 76, CS, HT")) << first.out;
+  EXPECT_TRUE(Contains(first.out, "keyed hashes")) << first.out;
+  EXPECT_TRUE(Contains(first.out, tokens + "/oncologist.token (new)")) << first.out;
+  EXPECT_TRUE(Contains(first.out, "index main.imaging.radiomics_idx does not exist yet")) << first.out;
+  EXPECT_FALSE(Contains(first.out, "vst_")) << first.out;  // written to files, not printed
+  auto principals = governance::Principals::Open(Store());
+  ASSERT_TRUE(principals.ok()) << principals.status().ToString();
+  std::map<std::string, std::string> saved;
+  for (const char* user : {"oncologist", "researcher"}) {
+    const std::string file = tokens + "/" + user + ".token";
+    struct stat st {};
+    ASSERT_EQ(stat(file.c_str(), &st), 0) << file;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+    saved[user] = ReadAll(file);
+    ASSERT_EQ(saved[user].size(), 4u + 64u + 1u) << saved[user];
+    auto who = (*principals)->Authenticate(saved[user].substr(0, 68));
+    ASSERT_TRUE(who.ok()) << who.status().ToString();
+    EXPECT_EQ(who->user, user);
+  }
+
+  CliRun second = as_admin({"demo", "principals", "--token-dir", tokens});
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_TRUE(Contains(second.out, "nothing changed (already set up)")) << second.out;
+  EXPECT_FALSE(Contains(second.out, "(new)")) << second.out;
+  EXPECT_TRUE(Contains(second.out, tokens + "/researcher.token")) << second.out;
+  for (const auto& [user, token] : saved) EXPECT_EQ(ReadAll(tokens + "/" + user + ".token"), token) << user;
+  // Without --token-dir nothing new is issued, so nothing is printed.
+  CliRun third = as_admin({"demo", "principals"});
+  ASSERT_EQ(third.code, 0) << third.err;
+  EXPECT_FALSE(Contains(third.out, "vst_")) << third.out;
+  EXPECT_TRUE(Contains(third.out, "issued earlier")) << third.out;
+}
+
 TEST_F(CliTest, AuditVerifyReportsAnIntactChainAndExits7OnTampering) {
   ASSERT_EQ(Vesta({"init"}).code, 0);
   CliRun empty = Vesta({"audit", "verify"});
@@ -534,8 +589,9 @@ TEST_F(CliTest, AuditVerifyReportsAnIntactChainAndExits7OnTampering) {
   EXPECT_EQ(ok.out, "audit log intact: 5 records verified\n");
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(Store().c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE gov_audit SET principal = 'mallory' WHERE seq = 3", nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE gov_audit SET principal = 'mallory' WHERE seq = 3", nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   CliRun bad = Vesta({"audit", "verify"});
   ExpectError(bad, 7, "DATA_LOSS");
@@ -593,6 +649,7 @@ TEST_F(CliTest, EveryCommandHasHelpThatSaysWhatItDoes) {
       {"table vacuum", "purge"},
       {"demo", "demo cohort"},
       {"demo load", "load the TCGA glioma demo cohort"},
+      {"demo principals", "set up the demo principals"},
   };
   for (const auto& [command, purpose] : commands) {
     std::vector<std::string> args;

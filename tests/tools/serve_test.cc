@@ -21,6 +21,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
@@ -48,7 +50,8 @@ class ServeTest : public ::testing::Test {
     store_ = dir_.File("store.vesta");
     ASSERT_EQ(Run({"init"}), 0) << err_;
     ASSERT_EQ(Run({"schema", "create", "main.lab"}), 0) << err_;
-    ASSERT_EQ(Run({"table", "create", "main.lab.runs", "--primary-key", "id", "--column", "id BIGINT"}), 0) << err_;
+    ASSERT_EQ(Run({"table", "create", "main.lab.runs", "--primary-key", "id", "--column", "id BIGINT"}), 0)
+        << err_;
     ASSERT_EQ(Run({"admin", "bootstrap", "admin"}), 0) << err_;
     // "token <id>: vst_..."
     const size_t at = out_.find("vst_");
@@ -65,7 +68,8 @@ class ServeTest : public ::testing::Test {
 
   // Forks `vesta --store <store> --as tester <args...>` with stdout and
   // stderr in files; returns the pid.
-  pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path) {
+  pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path,
+              const std::string& err_path) {
     std::vector<std::string> argv = {VESTA_CLI, "--store", store_, "--as", "tester"};
     argv.insert(argv.end(), args.begin(), args.end());
     const pid_t pid = fork();
@@ -236,15 +240,15 @@ TEST_F(ServeTest, SigtermFinishesTheInFlightRequestExitsZeroAndTheAuditIsInTheSt
 }
 
 TEST_F(ServeTest, BadOptionValuesAreUsageErrors) {
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"serve", "--threads", "-1"},
-           {"serve", "--threads", "many"},
-           {"serve", "--queue", "-5"},
-           {"serve", "--request-timeout-ms", "-1"},
-           {"serve", "--max-body-bytes", "0"},
-           {"serve", "--search-threads", "0"},
-           {"serve", "--tls-cert", "cert.pem"},
-           {"serve", "--tls-key", "key.pem"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"serve", "--threads", "-1"},
+                                             {"serve", "--threads", "many"},
+                                             {"serve", "--queue", "-5"},
+                                             {"serve", "--request-timeout-ms", "-1"},
+                                             {"serve", "--max-body-bytes", "0"},
+                                             {"serve", "--search-threads", "0"},
+                                             {"serve", "--tls-cert", "cert.pem"},
+                                             {"serve", "--tls-key", "key.pem"}}) {
     std::string joined;
     for (const auto& a : args) joined += a + " ";
     EXPECT_EQ(Run(args), 2) << joined << "\n" << err_;
@@ -260,7 +264,6 @@ TEST_F(ServeTest, MissingTlsFileIsNamed) {
   EXPECT_EQ(Run({"serve", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key}), 3) << err_;
   EXPECT_NE(err_.find("missing-cert.pem"), std::string::npos) << err_;
 }
-
 
 TEST_F(ServeTest, ServesHttpsWithTlsCertAndKey) {
   const std::string cert = dir_.File("cert.pem"), key = dir_.File("key.pem");
@@ -283,6 +286,59 @@ TEST_F(ServeTest, ServesHttpsWithTlsCertAndKey) {
   EXPECT_NE(err.find("\"openmp_threads\":1"), std::string::npos) << err;
   ASSERT_EQ(kill(server_pid_, SIGTERM), 0);
   EXPECT_EQ(WaitExit(std::chrono::seconds(20)), 0) << ReadAll(serve_err_);
+}
+
+// `vesta similar` end to end: the demo cohort, `vesta serve`, the quickstart's
+// index, then the CLI as a client of the server.
+TEST_F(ServeTest, SimilarPrintsCasesJoinsSummaryAndVersionsFromTheRunningServer) {
+  ASSERT_EQ(Run({"demo", "load", "--data", std::string(VESTA_SOURCE_DIR) + "/data"}), 0) << err_;
+  const int port = StartServe({});
+  ASSERT_GT(port, 0) << ReadAll(serve_err_);
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(60);
+  const std::string create = R"({"name": "main.imaging.radiomics_idx", "endpoint_name": "vesta",
+      "primary_key": "study_id", "index_type": "DELTA_SYNC", "delta_sync_index_spec": {
+      "source_table": "main.imaging.radiomics", "pipeline_type": "TRIGGERED",
+      "embedding_vector_columns": [{"name": "features", "embedding_dimension": 724}],
+      "columns_to_sync": ["patient_id", "cohort", "tissue_source_site"]}})";
+  auto r = c.Post("/api/2.0/vector-search/indexes", {{"Authorization", "Bearer " + token_}}, create,
+                  "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const std::string token_file = dir_.File("token");
+  {
+    std::ofstream t(token_file);
+    t << token_ << "\n";
+  }
+  const std::string server = "http://127.0.0.1:" + std::to_string(port);
+  ASSERT_EQ(Run({"similar", "--like", "TCGA-06-0139", "--filter", "cohort = 'GBM'", "--clinical-filter",
+                 "age_at_diagnosis BETWEEN 40 AND 70", "--join", "clinical,mutations", "--genes",
+                 "IDH1,EGFR,TP53", "--server", server, "--token-file", token_file}),
+            0)
+      << err_;
+  EXPECT_NE(out_.find("Similar cases (10):"), std::string::npos) << out_;
+  EXPECT_EQ(out_.find("TCGA-06-0139"), std::string::npos) << "the example itself is excluded\n" << out_;
+  EXPECT_NE(out_.find("age_at_diagnosis"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("IDH1 mutated"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("log-rank p"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("main.clinical.patients @"), std::string::npos) << out_;
+  // --json: the server's answer.
+  ASSERT_EQ(Run({"similar", "--like", "TCGA-06-0139", "--json", "--no-summary", "--server", server,
+                 "--token-file", token_file}),
+            0)
+      << err_;
+  auto j = nlohmann::json::parse(out_, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out_;
+  EXPECT_EQ(j["result"]["row_count"], 10);
+  EXPECT_TRUE(j["summary"].is_null());
+  // Errors: an unknown patient (3, not found), a server that is not local (4), no token (4).
+  EXPECT_EQ(Run({"similar", "--like", "TCGA-XX-0000", "--server", server, "--token-file", token_file}), 3)
+      << err_;
+  EXPECT_EQ(Run({"similar", "--like", "TCGA-06-0139", "--server", "http://example.com:80", "--token-file",
+                 token_file}),
+            4)
+      << err_;
+  EXPECT_NE(err_.find("--server"), std::string::npos) << err_;
 }
 
 }  // namespace
