@@ -124,6 +124,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "bench/machine.h"
 #include "filter/bind.h"
 #include "filter/parser.h"
@@ -150,19 +151,6 @@ constexpr size_t kK = 10;
 constexpr double kSelectivities[] = {1.0, 0.5, 0.1, 0.01, 0.001, 0.0001};
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "filtered_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-void Check(const Status& s, const std::string& what) {
-  if (!s.ok()) Die(what + ": " + s.ToString());
-}
-template <typename T>
-T Take(Result<T> r, const std::string& what) {
-  if (!r.ok()) Die(what + ": " + r.status().ToString());
-  return std::move(r).value();
-}
 
 // ---------------------------------------------------------------- options
 
@@ -1317,6 +1305,7 @@ void RunDataset(const Dataset& ds, const Options& o, std::vector<Row>& rows, std
 }
 
 int Main(int argc, char** argv) {
+  SetProgram("filtered_bench");
   const Options o = ParseArgs(argc, argv);
   openblas_set_num_threads(1);
   omp_set_num_threads(1);

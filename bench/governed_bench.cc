@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "access/governed.h"
+#include "bench/bench_util.h"
 #include "bench/machine.h"
 #include "common/status.h"
 #include "filter/bind.h"
@@ -54,19 +55,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using governance::TableName;
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "governed_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-void Check(const Status& st, const std::string& what) {
-  if (!st.ok()) Die(what + ": " + st.ToString());
-}
-template <typename T>
-T Take(Result<T> r, const std::string& what) {
-  if (!r.ok()) Die(what + ": " + r.status().ToString());
-  return std::move(r).value();
-}
 
 double Ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
@@ -143,6 +131,7 @@ struct Result1 {
 };
 
 int Main(int argc, char** argv) {
+  SetProgram("governed_bench");
   const Options o = ParseArgs(argc, argv);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "vesta-governed-bench";
   std::filesystem::remove_all(dir);

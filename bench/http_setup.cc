@@ -57,8 +57,6 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-
-#include "service/internal/json_body.h"
 #include <optional>
 #include <random>
 #include <sstream>
@@ -66,10 +64,12 @@
 #include <vector>
 
 #include "access/governed.h"
+#include "bench/bench_util.h"
 #include "bench/machine.h"
 #include "common/status.h"
 #include "filter/parser.h"
 #include "service/index_manager.h"
+#include "service/internal/json_body.h"
 
 extern "C" void openblas_set_num_threads(int num_threads);
 
@@ -79,19 +79,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using governance::TableName;
 using json = nlohmann::json;
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "http_setup: %s\n", what.c_str());
-  std::exit(1);
-}
-void Check(const Status& st, const std::string& what) {
-  if (!st.ok()) Die(what + ": " + st.ToString());
-}
-template <typename T>
-T Take(Result<T> r, const std::string& what) {
-  if (!r.ok()) Die(what + ": " + r.status().ToString());
-  return std::move(r).value();
-}
 
 double Ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
@@ -418,6 +405,7 @@ int InProcess(const Args& a) {
 }
 
 int Main(int argc, char** argv) {
+  SetProgram("http_setup");
   const std::string usage =
       "usage: http_setup synth|bodies|inprocess [--option value]... (see the top of bench/http_setup.cc)";
   if (argc < 2) Die(usage);

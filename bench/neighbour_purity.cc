@@ -96,6 +96,7 @@
 #include <vector>
 
 #include "access/governed.h"
+#include "bench/bench_util.h"
 #include "bench/machine.h"
 #include "common/status.h"
 #include "ingest/demo_cohort.h"
@@ -131,19 +132,6 @@ void RemoveTempDir() {
   g_temp_dir.clear();
 }
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "neighbour_purity: %s\n", what.c_str());
-  RemoveTempDir();
-  std::exit(1);
-}
-void Check(const Status& st, const std::string& what) {
-  if (!st.ok()) Die(what + ": " + st.ToString());
-}
-template <typename T>
-T Take(Result<T> r, const std::string& what) {
-  if (!r.ok()) Die(what + ": " + r.status().ToString());
-  return std::move(r).value();
-}
 TableName Name(const char* full) {
   return Take(TableName::Parse(full), full);
 }
@@ -614,6 +602,7 @@ bool CreateIfMissing(service::IndexManager& im, const access::Caller& caller,
 }
 
 int Main(int argc, char** argv) {
+  SetProgram("neighbour_purity", RemoveTempDir);
   const Options o = ParseArgs(argc, argv);
   const auto t_start = Clock::now();
   openblas_set_num_threads(1);
