@@ -95,6 +95,8 @@ cat <<EOF
 serve_demo: serving $VESTA_STORE on $base until Ctrl-C (access log: $log).
 The demo principals, each with a token file (mode 600) to send as "Authorization: Bearer <token>":
 $(printf '%s\n' "$principals" | sed 's/^/  /')
+Their tokens (demo store only; the same as in the token files):
+$(for u in admin oncologist researcher; do [ -s "$store_dir/$u.token" ] && printf '  %-11s %s\n' "$u" "$(cat "$store_dir/$u.token")"; done)
 
 Try (in another shell, from $(pwd)):
   # the admin: GBM cases like TCGA-06-0139 among patients aged 40-70, with a gene panel
