@@ -315,11 +315,18 @@ Result<ReadResult> Governed::Impl::ReadTable(const Caller& caller, const TableNa
       out_cols.push_back(i);
     }
   }
-  // The columns read: in memory every column (the predicate may need any);
-  // otherwise the ones returned plus the primary key (for the audit).
+  // The columns read: the ones returned plus the primary key (for the
+  // audit, and in memory for the ordering), and in memory the predicate's.
   std::vector<int> read_cols;
   if (in_memory) {
-    for (size_t i = 0; i < schema.columns.size(); ++i) read_cols.push_back(static_cast<int>(i));
+    std::vector<int> need = out_cols;
+    need.push_back(pk);
+    if (user) {
+      for (int c : user->ReferencedColumns()) need.push_back(c);
+    }
+    std::sort(need.begin(), need.end());
+    need.erase(std::unique(need.begin(), need.end()), need.end());
+    read_cols = need;
   } else {
     read_cols = out_cols;
     if (std::find(read_cols.begin(), read_cols.end(), pk) == read_cols.end()) read_cols.push_back(pk);
@@ -379,11 +386,35 @@ Result<ReadResult> Governed::Impl::ReadTable(const Caller& caller, const TableNa
     Row masked;
     Value raw_key;
   };
+  // Masking is the cost here (an HMAC per keyed-hash cell): the
+  // predicate's columns are masked first, and the columns returned (and the
+  // key, which orders) only for the rows it keeps. The other columns of a
+  // kept row stay raw in `masked` and are never returned.
+  std::vector<int> pred_cols = user ? user->ReferencedColumns() : std::vector<int>{};
+  std::vector<int> rest_cols;
+  for (int c : out_cols) {
+    if (std::find(pred_cols.begin(), pred_cols.end(), c) == pred_cols.end()) rest_cols.push_back(c);
+  }
+  if (std::find(pred_cols.begin(), pred_cols.end(), pk) == pred_cols.end() &&
+      std::find(rest_cols.begin(), rest_cols.end(), pk) == rest_cols.end()) {
+    rest_cols.push_back(pk);
+  }
+  auto mask_cells = [&ep](Row& row, const std::vector<int>& cols) {
+    for (int c : cols) {
+      const auto& mask = ep.masks[static_cast<size_t>(c)];
+      if (mask) row[static_cast<size_t>(c)] = mask->Apply(row[static_cast<size_t>(c)]);
+    }
+  };
   std::vector<Kept> kept;
-  for (Row& row : raw.rows) {
+  for (Row& narrow : raw.rows) {
+    // Full width (the predicate is bound to schema positions); the columns
+    // not read stay NULL and are neither evaluated nor returned.
+    Row row(schema.columns.size());
+    for (size_t j = 0; j < read_cols.size(); ++j) row[static_cast<size_t>(read_cols[j])] = std::move(narrow[j]);
     Value raw_key = row[static_cast<size_t>(pk)];
-    ep.ApplyMasks(&row);
+    mask_cells(row, pred_cols);
     if (user && !filter::Matches(*user, row, caller.context)) continue;
+    mask_cells(row, rest_cols);
     kept.push_back({std::move(row), std::move(raw_key)});
   }
   if (pk_mask && by_pk) {
