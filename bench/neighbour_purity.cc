@@ -181,59 +181,6 @@ Options ParseArgs(int argc, char** argv) {
   return o;
 }
 
-// A shell command's standard output without the trailing newline ("" on
-// failure). Used for lscpu and git only.
-std::string Run(const std::string& command) {
-  std::string out;
-  FILE* p = popen((command + " 2>/dev/null").c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[512];
-  while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
-  pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
-// "AMD EPYC ... (2 cores)" from lscpu (model name and CPU(s)), falling back
-// to /proc/cpuinfo and std::thread::hardware_concurrency().
-std::string MachineText() {
-  std::string model, cpus;
-  std::istringstream in(Run("LC_ALL=C lscpu"));
-  std::string line;
-  auto value = [](const std::string& l) {
-    std::string v = l.substr(l.find(':') + 1);
-    v.erase(0, v.find_first_not_of(' '));
-    return v;
-  };
-  while (std::getline(in, line)) {
-    if (line.rfind("Model name:", 0) == 0 && model.empty()) model = value(line);
-    if (line.rfind("CPU(s):", 0) == 0 && cpus.empty()) cpus = value(line);
-  }
-  if (model.empty()) model = CpuModel();
-  if (cpus.empty()) cpus = std::to_string(std::thread::hardware_concurrency());
-  return model + ", " + cpus + " cores (lscpu CPU(s))";
-}
-
-// The short commit of the source tree, with "+ uncommitted changes" when
-// `git status` lists anything (untracked files included). Read-only: no
-// optional locks, so the git index is not refreshed.
-std::string CommitText() {
-  const std::string git = "git --no-optional-locks -C '" + std::string(VESTA_SOURCE_DIR) + "' ";
-  std::string c = Run(git + "rev-parse --short HEAD");
-  if (c.empty()) return "unknown (not a git checkout)";
-  if (!Run(git + "status --porcelain").empty()) c += " + uncommitted changes";
-  return c;
-}
-
-std::string UtcNow() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
 // --- The cohort -----------------------------------------------------------------
 
 struct Study {
@@ -847,7 +794,7 @@ int Main(int argc, char** argv) {
 
   // Output.
   const std::string machine = MachineText();
-  const std::string commit = CommitText();
+  const std::string commit = CommitText(VESTA_SOURCE_DIR);
   const std::string date = UtcNow();
   char params[256];
   std::snprintf(params, sizeof(params), "HNSW M %d, ef_construction %d, ef_search %d, L2, seed %llu",

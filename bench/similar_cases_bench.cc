@@ -211,8 +211,9 @@ int Main(int argc, char** argv) {
   md << "# Similar cases: latency on the demo cohort\n\n"
      << "Written by `build/bench/similar_cases_bench` (method at the top of "
         "`bench/similar_cases_bench.cc`).\n\n"
-     << "- Machine: " << CpuModel() << ", " << std::thread::hardware_concurrency()
-     << " hardware threads; OpenMP and OpenBLAS at 1 thread; one request at a time, in-process (no HTTP)\n"
+     << "- Machine: " << MachineText()
+     << "; OpenMP and OpenBLAS at 1 thread; one request at a time, in-process (no HTTP)\n"
+     << "- Commit: " << CommitText(VESTA_SOURCE_DIR) << "; date: " << UtcNow() << "\n"
      << "- Runs: " << o.warmup << " warm-up + " << o.runs << " measured per row\n"
      << "- Data: the demo cohort (167 imaging studies, 1,096 patients, 75,512 mutations); index "
         "main.imaging.radiomics_idx (167 rows: exact scans); k 10; the example is the caller's first visible "
