@@ -33,22 +33,9 @@ constexpr size_t kMaxK = 1000;
 // Keys per `IN (...)` read of a joined table (filter/ast.h allows 10,000).
 constexpr size_t kKeysPerRead = 5000;
 
-bool SameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-int FindColumn(const std::vector<Column>& cols, std::string_view name) {
-  for (size_t i = 0; i < cols.size(); ++i) {
-    if (SameName(cols[i].name, name)) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 int FindName(const std::vector<std::string>& names, std::string_view name) {
   for (size_t i = 0; i < names.size(); ++i) {
-    if (SameName(names[i], name)) return static_cast<int>(i);
+    if (EqualsIgnoreCase(names[i], name)) return static_cast<int>(i);
   }
   return -1;
 }
@@ -238,9 +225,9 @@ Result<SimilarCasesAnswer> SimilarCases::Run(const access::Caller& caller, const
   // The search returns the primary key first, then these.
   std::vector<std::string> search_columns;
   for (const std::string& c : columns) {
-    if (!SameName(c, pk)) AddUnique(search_columns, c);
+    if (!EqualsIgnoreCase(c, pk)) AddUnique(search_columns, c);
   }
-  if (need_key && !SameName(req.join_key, pk)) AddUnique(search_columns, req.join_key);
+  if (need_key && !EqualsIgnoreCase(req.join_key, pk)) AddUnique(search_columns, req.join_key);
   if (!req.vector.empty() && req.vector.size() != spec.dimension) {
     return Status::InvalidArgument("query_vector: expected " + std::to_string(spec.dimension) +
                                    " values, got " + std::to_string(req.vector.size()));
@@ -261,7 +248,7 @@ Result<SimilarCasesAnswer> SimilarCases::Run(const access::Caller& caller, const
     const std::string where = "joins[" + std::to_string(i) + "]";
     if (j.name.empty()) return Status::InvalidArgument(where + ".name: required");
     for (size_t p = 0; p < i; ++p) {
-      if (SameName(req.joins[p].name, j.name)) {
+      if (EqualsIgnoreCase(req.joins[p].name, j.name)) {
         return Status::InvalidArgument(where + ".name: '" + j.name + "' is used twice");
       }
     }
@@ -271,17 +258,16 @@ Result<SimilarCasesAnswer> SimilarCases::Run(const access::Caller& caller, const
     at.version = j.version;
     VESTA_ASSIGN_OR_RETURN(js.info, governed_.DescribeTable(caller, j.table, at));
     js.on = j.on.empty() ? req.join_key : j.on;
-    const auto& cols = js.info.schema.columns;
-    if (FindColumn(cols, js.on) < 0) {
+    if (js.info.schema.FindColumn(js.on) < 0) {
       return Status::InvalidArgument(where + ".on: '" + js.on + "' is not a column of " + j.table.ToString());
     }
     if (j.columns.empty()) {
-      for (const Column& c : cols) {
+      for (const Column& c : js.info.schema.columns) {
         if (c.type.id != TypeId::kVector) js.out_columns.push_back(c.name);
       }
     } else {
       for (const std::string& c : j.columns) {
-        if (FindColumn(cols, c) < 0) {
+        if (js.info.schema.FindColumn(c) < 0) {
           return Status::InvalidArgument(where + ".columns: '" + c + "' is not a column of " +
                                          j.table.ToString());
         }
@@ -293,12 +279,12 @@ Result<SimilarCasesAnswer> SimilarCases::Run(const access::Caller& caller, const
   }
   auto join_named = [&](const std::string& name, const std::string& field) -> Result<JoinState*> {
     for (JoinState& js : joins) {
-      if (SameName(js.spec->name, name)) return &js;
+      if (EqualsIgnoreCase(js.spec->name, name)) return &js;
     }
     return Status::InvalidArgument(field + ": no join named '" + name + "' in joins");
   };
   auto need_column = [&](JoinState& js, const std::string& column, const std::string& field) -> Status {
-    if (FindColumn(js.info.schema.columns, column) < 0) {
+    if (js.info.schema.FindColumn(column) < 0) {
       return Status::InvalidArgument(field + ": '" + column + "' is not a column of " +
                                      js.spec->table.ToString());
     }
@@ -499,12 +485,12 @@ Result<SimilarCasesAnswer> SimilarCases::Run(const access::Caller& caller, const
   out.columns = {pk};
   std::vector<int> pick;  // into a hit's row
   for (const std::string& c : columns) {
-    if (SameName(c, pk)) continue;
+    if (EqualsIgnoreCase(c, pk)) continue;
     out.columns.push_back(c);
     pick.push_back(1 + FindName(search_columns, c));
   }
   const int key_at =
-      need_key ? (SameName(req.join_key, pk) ? 0 : 1 + FindName(search_columns, req.join_key)) : -1;
+      need_key ? (EqualsIgnoreCase(req.join_key, pk) ? 0 : 1 + FindName(search_columns, req.join_key)) : -1;
   std::vector<Value> case_keys;  // per hit
   for (const Hit& h : hits) {
     Row r = {h.row[0]};
@@ -523,7 +509,7 @@ Result<SimilarCasesAnswer> SimilarCases::Run(const access::Caller& caller, const
     ReadOptions ro;
     ro.at.version = version;
     ro.columns = {pk, req.join_key};
-    if (SameName(req.join_key, pk)) ro.columns = {pk};
+    if (EqualsIgnoreCase(req.join_key, pk)) ro.columns = {pk};
     ro.predicate = search_filter;
     VESTA_ASSIGN_OR_RETURN(ReadResult r, governed_.ReadTable(caller, def.source_table, ro));
     note("population", "table", def.source_table, r.version, r.query_id);
@@ -689,7 +675,7 @@ Result<SimilarCasesAnswer> SimilarCases::Run(const access::Caller& caller, const
             if (it != gene_join->by_key.end()) {
               for (const Row& row : it->second) {
                 const Value& v = row[static_cast<size_t>(gene_at)];
-                hit = hit || (v.is_string() && SameName(v.as_string(), sr.genes[gi]));
+                hit = hit || (v.is_string() && EqualsIgnoreCase(v.as_string(), sr.genes[gi]));
               }
             }
             mutated[gi][static_cast<size_t>(g)] += hit ? 1 : 0;
