@@ -37,11 +37,6 @@ TableName Name(const char* full_name) {
   return TableName::Parse(full_name).value();
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
@@ -73,7 +68,7 @@ bool SameMask(const MaskSpec& a, const MaskSpec& b) {
   if (a.kind == MaskSpec::kPartialReveal && a.reveal_last != b.reveal_last) return false;
   auto groups = [](const MaskSpec& m) {
     std::vector<std::string> g;
-    for (const std::string& x : m.exempt_groups) g.push_back(Lower(x));
+    for (const std::string& x : m.exempt_groups) g.push_back(AsciiLower(x));
     std::sort(g.begin(), g.end());
     g.erase(std::unique(g.begin(), g.end()), g.end());
     return g;
@@ -96,7 +91,7 @@ class DemoSetUp {
     VESTA_RETURN_IF_ERROR(o_.Validate());
     // Metastore admins only: refused here, before anything changes.
     VESTA_ASSIGN_OR_RETURN(std::vector<PrincipalInfo> all, g_.ListPrincipals(admin_));
-    for (const PrincipalInfo& p : all) kinds_[Lower(p.name)] = p.kind;
+    for (const PrincipalInfo& p : all) kinds_[AsciiLower(p.name)] = p.kind;
     VESTA_RETURN_IF_ERROR(CheckTables());
     VESTA_RETURN_IF_ERROR(CheckKinds());
 
@@ -171,7 +166,7 @@ class DemoSetUp {
         {kDemoOncologist, PrincipalKind::kUser},
         {kDemoResearcher, PrincipalKind::kUser}};
     for (const auto& [name, kind] : wanted) {
-      auto it = kinds_.find(Lower(name));
+      auto it = kinds_.find(AsciiLower(name));
       if (it != kinds_.end() && it->second != kind) {
         return Status::FailedPrecondition(
             "'" + name + "' exists as a " + std::string(governance::PrincipalKindName(it->second)) +
@@ -182,18 +177,18 @@ class DemoSetUp {
   }
 
   Status EnsureGroup(const std::string& name) {
-    if (kinds_.count(Lower(name)) != 0) return Status::OK();
+    if (kinds_.count(AsciiLower(name)) != 0) return Status::OK();
     VESTA_RETURN_IF_ERROR(g_.CreatePrincipal(admin_, name, PrincipalKind::kGroup).status());
-    kinds_[Lower(name)] = PrincipalKind::kGroup;
+    kinds_[AsciiLower(name)] = PrincipalKind::kGroup;
     report_.changes.push_back("created group " + name);
     return Status::OK();
   }
 
   // Returns whether the user was created.
   Result<bool> EnsureUser(const std::string& name) {
-    if (kinds_.count(Lower(name)) != 0) return false;
+    if (kinds_.count(AsciiLower(name)) != 0) return false;
     VESTA_RETURN_IF_ERROR(g_.CreatePrincipal(admin_, name, PrincipalKind::kUser).status());
-    kinds_[Lower(name)] = PrincipalKind::kUser;
+    kinds_[AsciiLower(name)] = PrincipalKind::kUser;
     report_.changes.push_back("created user " + name);
     return true;
   }

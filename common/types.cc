@@ -9,14 +9,6 @@
 namespace vesta {
 namespace {
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -76,6 +68,22 @@ Result<Date> ParseDate(std::string_view s) {
 
 }  // namespace
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string AsciiUpper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -111,7 +119,7 @@ std::string DataType::ToString() const {
 }
 
 Result<DataType> DataType::Parse(std::string_view text) {
-  std::string u = Upper(Trim(text));
+  std::string u = AsciiUpper(Trim(text));
   if (u == "BIGINT" || u == "INT" || u == "INTEGER" || u == "LONG") return Bigint();
   if (u == "DOUBLE" || u == "FLOAT" || u == "REAL") return Double();
   if (u == "STRING" || u == "TEXT" || u == "VARCHAR") return String();
@@ -299,7 +307,7 @@ Result<Value> ParseValue(std::string_view text, const DataType& t) {
       return Value::Real(v);
     }
     case TypeId::kBoolean: {
-      std::string u = Upper(text);
+      std::string u = AsciiUpper(text);
       if (u == "TRUE" || u == "1" || u == "YES" || u == "T" || u == "Y") return Value::Bool(true);
       if (u == "FALSE" || u == "0" || u == "NO" || u == "F" || u == "N") return Value::Bool(false);
       return TypeError(t, text);
@@ -368,7 +376,7 @@ Status Schema::Validate() const {
     if (c.name[0] == '_' && c.name.size() > 1 && c.name[1] == '_') {
       return Status::InvalidArgument("column name '" + c.name + "': names starting with '__' are reserved");
     }
-    if (!seen.insert(Upper(c.name)).second) {
+    if (!seen.insert(AsciiUpper(c.name)).second) {
       return Status::InvalidArgument("duplicate column name '" + c.name + "'");
     }
     if (c.type.id == TypeId::kVector && (c.type.dim < 1 || c.type.dim > kMaxVectorDim)) {

@@ -186,4 +186,9 @@ bool IsValidIdentifier(std::string_view name);
 // ASCII case-insensitive equality.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
+// ASCII case mapping: A-Z <-> a-z, every other byte unchanged (no locale),
+// for names and keywords, which compare ignoring ASCII case.
+std::string AsciiLower(std::string_view s);
+std::string AsciiUpper(std::string_view s);
+
 }  // namespace vesta

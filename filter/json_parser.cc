@@ -21,14 +21,6 @@ std::string_view TrimSpaces(std::string_view s) {
   return s;
 }
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
 std::string KindName(const Json& v) {
   if (v.is_array()) return v.empty() ? "an empty list" : "a list";
   if (v.is_object()) return "an object";
@@ -148,7 +140,7 @@ class JsonFilterParser {
     }
     spec.columns.emplace_back(column);
     std::string_view op_text = TrimSpaces(key.substr(end));
-    std::string op = Upper(op_text);
+    std::string op = AsciiUpper(op_text);
     if (op.empty() || op == "=") {
       spec.op = KeyOp::kEq;
     } else if (op == "NOT" || op == "!=" || op == "<>") {

@@ -81,16 +81,8 @@ constexpr size_t kMaxTagKeyBytes = 255;
 constexpr size_t kMaxTagValueBytes = 1000;
 constexpr size_t kMaxGroupBytes = 255;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string TableKey(const TableName& t) {
-  return Lower(t.ToString());
+  return AsciiLower(t.ToString());
 }
 
 bool IsValidUtf8(std::string_view s) {
@@ -647,7 +639,7 @@ Status Policies::SetColumnMask(const TableName& table, const std::string& column
   std::string why = MaskMismatch(*valid, col.type);
   if (!why.empty()) return Status::InvalidArgument("column mask for " + object + ": " + why);
   const std::string key = TableKey(table);
-  const std::string column_key = Lower(col.name);
+  const std::string column_key = AsciiLower(col.name);
   const json after = MaskToJson(*valid);
   return impl_->Write([&](Db& db) -> Status {
     json before = nullptr;
@@ -675,7 +667,7 @@ Status Policies::SetColumnMask(const TableName& table, const std::string& column
 
 Status Policies::DropColumnMask(const TableName& table, const std::string& column, const std::string& by) {
   const std::string key = TableKey(table);
-  const std::string column_key = Lower(column);
+  const std::string column_key = AsciiLower(column);
   return impl_->Write([&](Db& db) -> Status {
     VESTA_ASSIGN_OR_RETURN(Stmt sel, db.Prepare("SELECT spec, table_name, column_name FROM gov_column_masks "
                                                 "WHERE table_key = ?1 AND column_key = ?2"));
@@ -725,19 +717,19 @@ Status Policies::SetTag(const TableName& table, const std::optional<std::string>
     column_name = info.schema.columns[static_cast<size_t>(idx)].name;
   }
   const std::string tkey = TableKey(table);
-  const std::string ckey = Lower(column_name);
+  const std::string ckey = AsciiLower(column_name);
   const std::string object = info.name.ToString() + (column ? "." + column_name : "");
   return impl_->Write([&](Db& db) -> Status {
     json before = nullptr;
     VESTA_ASSIGN_OR_RETURN(Stmt sel, db.Prepare("SELECT tag_key, tag_value FROM gov_tags WHERE table_key = ?1 "
                                                 "AND column_key = ?2 AND key_norm = ?3"));
-    sel.BindText(1, tkey).BindText(2, ckey).BindText(3, Lower(key));
+    sel.BindText(1, tkey).BindText(2, ckey).BindText(3, AsciiLower(key));
     VESTA_ASSIGN_OR_RETURN(bool found, sel.Step());
     if (found) before = json{{"key", sel.Text(0)}, {"value", sel.Text(1)}};
     VESTA_ASSIGN_OR_RETURN(Stmt up, db.Prepare("INSERT OR REPLACE INTO gov_tags(table_key, column_key, key_norm, "
                                                "table_name, column_name, tag_key, tag_value, set_by, set_us) "
                                                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
-    const std::string norm = Lower(key);
+    const std::string norm = AsciiLower(key);
     const std::string tname = info.name.ToString();
     up.BindText(1, tkey).BindText(2, ckey).BindText(3, norm).BindText(4, tname).BindText(5, column_name);
     up.BindText(6, key).BindText(7, value).BindText(8, by).BindInt(9, NowTimestamp().micros);
@@ -749,11 +741,11 @@ Status Policies::SetTag(const TableName& table, const std::optional<std::string>
 Status Policies::UnsetTag(const TableName& table, const std::optional<std::string>& column, const std::string& key,
                           const std::string& by) {
   const std::string tkey = TableKey(table);
-  const std::string ckey = column ? Lower(*column) : std::string();
+  const std::string ckey = column ? AsciiLower(*column) : std::string();
   return impl_->Write([&](Db& db) -> Status {
     VESTA_ASSIGN_OR_RETURN(Stmt sel, db.Prepare("SELECT tag_key, tag_value, table_name, column_name FROM gov_tags "
                                                 "WHERE table_key = ?1 AND column_key = ?2 AND key_norm = ?3"));
-    sel.BindText(1, tkey).BindText(2, ckey).BindText(3, Lower(key));
+    sel.BindText(1, tkey).BindText(2, ckey).BindText(3, AsciiLower(key));
     VESTA_ASSIGN_OR_RETURN(bool found, sel.Step());
     if (!found) {
       return Status::NotFound(table.ToString() + (column ? "." + *column : "") + " has no tag '" + key + "'");
@@ -762,7 +754,7 @@ Status Policies::UnsetTag(const TableName& table, const std::optional<std::strin
     const std::string object = sel.Text(2) + (column ? "." + sel.Text(3) : "");
     VESTA_ASSIGN_OR_RETURN(
         Stmt del, db.Prepare("DELETE FROM gov_tags WHERE table_key = ?1 AND column_key = ?2 AND key_norm = ?3"));
-    del.BindText(1, tkey).BindText(2, ckey).BindText(3, Lower(key));
+    del.BindText(1, tkey).BindText(2, ckey).BindText(3, AsciiLower(key));
     VESTA_RETURN_IF_ERROR(del.Run());
     return impl_->AppendHistory(by, "UNSET TAG", object, tkey, before, nullptr);
   });
@@ -819,15 +811,15 @@ json TagPolicyJson(const TagPolicy& p) {
 static Status InsertTagPolicy(Policies::Impl& impl, const TagPolicy& p) {
   return impl.Write([&](Db& db) -> Status {
     VESTA_ASSIGN_OR_RETURN(Stmt sel, db.Prepare("SELECT name FROM gov_tag_policies WHERE name_key = ?1"));
-    sel.BindText(1, Lower(p.name));
+    sel.BindText(1, AsciiLower(p.name));
     VESTA_ASSIGN_OR_RETURN(bool found, sel.Step());
     if (found) return Status::AlreadyExists("tag policy '" + sel.Text(0) + "' already exists");
     VESTA_ASSIGN_OR_RETURN(Stmt ins, db.Prepare("INSERT INTO gov_tag_policies(name_key, name, kind, tag_key_norm, "
                                                 "tag_key, tag_value, spec, filter, created_by, created_us) "
                                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
-    const std::string name_key = Lower(p.name);
+    const std::string name_key = AsciiLower(p.name);
     const std::string kind = p.kind == TagPolicy::Kind::kMask ? "MASK" : "ROW_FILTER";
-    const std::string key_norm = Lower(p.tag_key);
+    const std::string key_norm = AsciiLower(p.tag_key);
     const std::string spec = p.kind == TagPolicy::Kind::kMask ? Dump(MaskToJson(p.mask)) : std::string();
     ins.BindText(1, name_key).BindText(2, p.name).BindText(3, kind).BindText(4, key_norm).BindText(5, p.tag_key);
     if (p.tag_value) {
@@ -916,10 +908,11 @@ Result<std::vector<TagPolicy>> LoadTagPolicies(Db& db) {
 Status Policies::DropTagPolicy(const std::string& name, const std::string& by) {
   return impl_->Write([&](Db& db) -> Status {
     VESTA_ASSIGN_OR_RETURN(std::vector<TagPolicy> all, LoadTagPolicies(db));
-    auto it = std::find_if(all.begin(), all.end(), [&](const TagPolicy& p) { return Lower(p.name) == Lower(name); });
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const TagPolicy& p) { return AsciiLower(p.name) == AsciiLower(name); });
     if (it == all.end()) return Status::NotFound("tag policy '" + name + "' does not exist");
     VESTA_ASSIGN_OR_RETURN(Stmt del, db.Prepare("DELETE FROM gov_tag_policies WHERE name_key = ?1"));
-    del.BindText(1, Lower(name));
+    del.BindText(1, AsciiLower(name));
     VESTA_RETURN_IF_ERROR(del.Run());
     return impl_->AppendHistory(by, "DROP TAG POLICY", "tag_policy:" + it->name, std::nullopt, TagPolicyJson(*it),
                                 nullptr);
@@ -1014,7 +1007,7 @@ Result<EffectivePolicy> Policies::Resolve(const TableName& table, const Schema& 
   auto is_member = [&](const std::string& g) { return caller.is_member && caller.is_member(g); };
   auto exempt = [&](const MaskSpec& m) { return std::any_of(m.exempt_groups.begin(), m.exempt_groups.end(), is_member); };
   auto tagged = [&](const std::string& column_key, const TagPolicy& p) {
-    const std::string norm = Lower(p.tag_key);
+    const std::string norm = AsciiLower(p.tag_key);
     return std::any_of(tags.begin(), tags.end(), [&](const StoredTag& t) {
       return t.column_key == column_key && t.key_norm == norm && (!p.tag_value || *p.tag_value == t.value);
     });
@@ -1075,7 +1068,7 @@ Result<EffectivePolicy> Policies::Resolve(const TableName& table, const Schema& 
   };
   for (size_t i = 0; i < schema.columns.size(); ++i) {
     const Column& col = schema.columns[i];
-    const std::string ckey = Lower(col.name);
+    const std::string ckey = AsciiLower(col.name);
     auto direct = std::find_if(direct_masks.begin(), direct_masks.end(),
                                [&](const auto& dm) { return dm.first == ckey; });
     if (direct != direct_masks.end()) {

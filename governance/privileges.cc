@@ -50,14 +50,6 @@ CREATE INDEX IF NOT EXISTS gov_grant_history_by_securable
 
 constexpr size_t kMaxPrincipalBytes = 256;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // Upper-cases and turns runs of spaces, tabs and underscores into one space.
 std::string NormalizeWords(std::string_view s) {
   std::string out;
@@ -188,7 +180,7 @@ std::string_view SecurableTypeName(SecurableType type) {
 }
 
 Result<SecurableType> ParseSecurableType(std::string_view text) {
-  std::string l = Lower(text);
+  std::string l = AsciiLower(text);
   if (l == "catalog") return SecurableType::kCatalog;
   if (l == "schema") return SecurableType::kSchema;
   if (l == "table") return SecurableType::kTable;
@@ -258,7 +250,9 @@ std::string Securable::SchemaName() const {
   return full_name.substr(0, full_name.find('.', first + 1));
 }
 
-std::string Securable::Key() const { return Lower(full_name); }
+std::string Securable::Key() const {
+  return AsciiLower(full_name);
+}
 
 std::string Securable::ToString() const { return std::string(SecurableTypeName(type)) + " " + full_name; }
 

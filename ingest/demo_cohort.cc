@@ -32,13 +32,6 @@ Result<std::string> DataFile(const DemoOptions& o, const std::string& name) {
   return p.string();
 }
 
-std::string Upper(std::string s) {
-  for (char& c : s) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return s;
-}
-
 // TCGA barcode "TCGA-02-0006-01A-..." -> tissue source site "02".
 Value SiteOf(const std::string& barcode) {
   if (barcode.size() >= 7 && barcode.compare(0, 5, "TCGA-") == 0) return Value::Str(barcode.substr(5, 2));
@@ -50,10 +43,12 @@ Value StripCode(const Value& v) {
   if (!v.is_string()) return Value::Null();
   const std::string& s = v.as_string();
   size_t colon = s.find(':');
-  return Value::Str(Upper(colon == std::string::npos ? s : s.substr(colon + 1)));
+  return Value::Str(AsciiUpper(colon == std::string::npos ? s : s.substr(colon + 1)));
 }
 
-Value UpperOrNull(const Value& v) { return v.is_string() ? Value::Str(Upper(v.as_string())) : Value::Null(); }
+Value UpperOrNull(const Value& v) {
+  return v.is_string() ? Value::Str(AsciiUpper(v.as_string())) : Value::Null();
+}
 
 Value AsDouble(const Value& v) {
   if (v.is_int()) return Value::Real(static_cast<double>(v.as_int()));

@@ -14,13 +14,6 @@ using governance::TableName;
 
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 bool EndsWith(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -91,7 +84,7 @@ Status ConformToTable(TypedTable& table, const Schema& target, const std::string
 }  // namespace
 
 Result<FileFormat> ParseFileFormat(std::string_view name) {
-  std::string n = Lower(std::string(name));
+  std::string n = AsciiLower(std::string(name));
   if (n == "auto") return FileFormat::kAuto;
   if (n == "csv") return FileFormat::kCsv;
   if (n == "tsv") return FileFormat::kTsv;
@@ -104,7 +97,7 @@ Result<FileFormat> ParseFileFormat(std::string_view name) {
 }
 
 Result<FileFormat> FormatForPath(const std::string& path) {
-  std::string p = Lower(std::filesystem::path(path).filename().string());
+  std::string p = AsciiLower(std::filesystem::path(path).filename().string());
   if (EndsWith(p, ".vcf.gz") || EndsWith(p, ".vcf.bgz") || EndsWith(p, ".vcf") || EndsWith(p, ".bcf")) {
     return FileFormat::kVcf;
   }

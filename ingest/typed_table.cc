@@ -10,14 +10,6 @@ bool IsIdentChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-std::string UpperAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
 }  // namespace
 
 const std::vector<std::string>& DefaultNaTokens() {
@@ -53,17 +45,17 @@ std::string SanitizeIdentifier(std::string_view name, int position, bool lower_c
 
 void MakeNamesUnique(std::vector<std::string>* names) {
   std::unordered_set<std::string> taken;
-  for (const std::string& n : *names) taken.insert(UpperAscii(n));
+  for (const std::string& n : *names) taken.insert(AsciiUpper(n));
   std::unordered_set<std::string> seen;
   for (std::string& n : *names) {
-    std::string key = UpperAscii(n);
+    std::string key = AsciiUpper(n);
     if (seen.insert(key).second) continue;
     for (int k = 2;; ++k) {
       std::string suffix(1, '_');  // (not "_" + ...: GCC 12 -Wrestrict false positive)
       suffix += std::to_string(k);
       std::string base = n.size() + suffix.size() > 128 ? n.substr(0, 128 - suffix.size()) : n;
       std::string candidate = base + suffix;
-      std::string ckey = UpperAscii(candidate);
+      std::string ckey = AsciiUpper(candidate);
       if (!taken.count(ckey) && !seen.count(ckey)) {
         n = candidate;
         taken.insert(ckey);

@@ -24,11 +24,6 @@ using governance::TableName;
 
 constexpr char kDirectSuffix[] = "__direct";
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 json DefinitionToJson(const IndexDefinition& d) {
   json j = {{"index_type", IndexTypeName(d.type)},
             {"endpoint_name", d.endpoint_name},
@@ -152,7 +147,7 @@ struct IndexManager::Impl {
 
   std::shared_ptr<Entry> Get(const TableName& name) {
     std::lock_guard<std::mutex> lock(mu);
-    auto it = entries.find(Lower(name.ToString()));
+    auto it = entries.find(AsciiLower(name.ToString()));
     return it == entries.end() ? nullptr : it->second;
   }
   std::vector<std::shared_ptr<Entry>> All() {
@@ -163,7 +158,7 @@ struct IndexManager::Impl {
   }
 
   std::string PathFor(const TableName& name) const {
-    return (std::filesystem::path(options.index_dir) / (Lower(name.ToString()) + ".vidx")).string();
+    return (std::filesystem::path(options.index_dir) / (AsciiLower(name.ToString()) + ".vidx")).string();
   }
 
   Result<index::IndexSpec> SpecOf(const IndexDefinition& d, const ingest::IndexSource& source) {
@@ -367,7 +362,7 @@ Result<std::unique_ptr<IndexManager>> IndexManager::Open(access::Governed& gover
       std::fprintf(stderr, "vesta: index %s is offline: %s\n", e->def.name.ToString().c_str(),
                    e->last_error.c_str());
     }
-    impl.entries[Lower(e->def.name.ToString())] = e;
+    impl.entries[AsciiLower(e->def.name.ToString())] = e;
   }
   if (impl.options.background_sync) impl.thread = std::thread([&impl] { impl.Loop(); });
   return m;
@@ -537,7 +532,7 @@ Result<IndexStatus> IndexManager::Create(const access::Caller& caller, IndexDefi
   }
   {
     std::lock_guard<std::mutex> lock(impl.mu);
-    impl.entries[Lower(def.name.ToString())] = e;
+    impl.entries[AsciiLower(def.name.ToString())] = e;
   }
   return impl.StatusOf(*e);
 }
@@ -577,7 +572,7 @@ Status IndexManager::Drop(const access::Caller& caller, const TableName& name) {
   VESTA_RETURN_IF_ERROR(impl.catalog->Remove(name));
   {
     std::lock_guard<std::mutex> lock(impl.mu);
-    impl.entries.erase(Lower(name.ToString()));
+    impl.entries.erase(AsciiLower(name.ToString()));
   }
   {
     // Waits for a running sync; the entry is out of the map, so nothing

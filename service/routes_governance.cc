@@ -217,12 +217,6 @@ int64_t Millis(Timestamp t) {
   return t.micros / 1000;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // --- Request fields -----------------------------------------------------------------
 
 Result<PrincipalKind> ParseKind(const std::string& text, std::string_view field) {
@@ -319,7 +313,7 @@ Result<MaskSpec> MaskFromBody(const json& body) {
   MaskSpec spec;
   Result<std::string> kind = RequiredString(m, "kind");
   if (!kind.ok()) return Status::InvalidArgument("mask." + kind.status().message());
-  const std::string k = Lower(*kind);
+  const std::string k = AsciiLower(*kind);
   if (k == "null") {
     spec.kind = MaskSpec::kNull;
   } else if (k == "constant") {
@@ -374,7 +368,7 @@ Result<std::optional<Timestamp>> TimeQuery(const Call& call, const std::string& 
 Result<bool> BoolQuery(const Call& call, const std::string& name) {
   std::optional<std::string> v = call.Query(name);
   if (!v) return false;
-  const std::string l = Lower(*v);
+  const std::string l = AsciiLower(*v);
   if (l == "true" || l == "1") return true;
   if (l == "false" || l == "0") return false;
   return Status::InvalidArgument(name + ": expected true or false, got '" + v->substr(0, 40) + "'");

@@ -98,11 +98,6 @@ std::string Route(const std::string& suffix) {
   return std::string(kIndexes) + "/{index_name}" + suffix;
 }
 
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // A required sub-object (absent: error naming it).
 Result<const json*> Object(const json& body, const std::string& field, bool required) {
   auto it = body.find(field);
@@ -154,7 +149,7 @@ Result<Schema> DirectSchema(const std::string& schema_json, const IndexDefinitio
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (!it.value().is_string())
       return Status::InvalidArgument(where + "." + it.key() + ": expected a type name");
-    std::string t = Upper(it.value().get<std::string>());
+    std::string t = AsciiUpper(it.value().get<std::string>());
     DataType type;
     if (t == "STRING") {
       type = DataType::String();
@@ -496,7 +491,7 @@ struct IndexRoutes {
     VESTA_ASSIGN_OR_RETURN(TableName name, Name(call));
     const json& b = call.body;
     VESTA_ASSIGN_OR_RETURN(auto query_type, OptionalString(b, "query_type"));
-    std::string qt = Upper(query_type.value_or("ANN"));
+    std::string qt = AsciiUpper(query_type.value_or("ANN"));
     if (qt == "HYBRID" || qt == "FULL_TEXT") {
       return Status::InvalidArgument("query_type: " + qt + " is not supported yet (only ANN)");
     }

@@ -360,9 +360,7 @@ std::optional<std::string> Base64UrlDecode(std::string in) {
 }
 
 std::string LowerName(const governance::TableName& t) {
-  std::string s = t.ToString();
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
+  return AsciiLower(t.ToString());
 }
 
 std::string EncodePageToken(const governance::TableName& table, int64_t version, const Value& last_key) {
