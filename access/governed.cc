@@ -5,6 +5,8 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -399,10 +401,22 @@ Result<ReadResult> Governed::Impl::ReadTable(const Caller& caller, const TableNa
       std::find(rest_cols.begin(), rest_cols.end(), pk) == rest_cols.end()) {
     rest_cols.push_back(pk);
   }
-  auto mask_cells = [&ep](Row& row, const std::vector<int>& cols) {
+  // A keyed hash is an HMAC per cell, and a column's values repeat (one
+  // patient, many mutations): each distinct value of a non-key column is
+  // hashed once per read.
+  std::vector<std::unordered_map<std::string, Value>> hashed(schema.columns.size());
+  auto mask_cells = [&ep, &hashed, pk](Row& row, const std::vector<int>& cols) {
     for (int c : cols) {
       const auto& mask = ep.masks[static_cast<size_t>(c)];
-      if (mask) row[static_cast<size_t>(c)] = mask->Apply(row[static_cast<size_t>(c)]);
+      if (!mask) continue;
+      Value& v = row[static_cast<size_t>(c)];
+      if (c != pk && mask->kind() == governance::MaskSpec::kKeyedHash && v.is_string()) {
+        auto [it, fresh] = hashed[static_cast<size_t>(c)].try_emplace(v.as_string());
+        if (fresh) it->second = mask->Apply(v);
+        v = it->second;
+      } else {
+        v = mask->Apply(v);
+      }
     }
   };
   std::vector<Kept> kept;
