@@ -1,5 +1,6 @@
 #include "filter/ast.h"
 
+#include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <utility>
@@ -180,6 +181,15 @@ std::string Operand::ToString() const {
 }
 
 Expr MakeExpr(Node node) {
+  node.in_strings.reset();
+  if (node.kind == ExprKind::kIn && node.values.size() > kInLookupMin &&
+      std::all_of(node.values.begin(), node.values.end(),
+                  [](const Operand& o) { return o.is_literal() && o.literal.is_string(); })) {
+    auto set = std::make_shared<std::unordered_set<std::string>>();
+    set->reserve(node.values.size());
+    for (const Operand& o : node.values) set->insert(o.literal.as_string());
+    node.in_strings = std::move(set);
+  }
   return Expr(std::make_shared<const Node>(std::move(node)));
 }
 

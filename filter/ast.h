@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -150,7 +151,14 @@ struct Node {
   std::vector<Operand> values;    // kCompare 1, kBetween 2, kIn >= 1, kLike 1, kHasToken 1
   std::vector<Expr> children;     // kAnd, kOr (>= 2), kNot (1)
   std::string group;              // kIsMember
+  // kIn whose values are all STRING literals, when there are more than
+  // kInLookupMin of them: the same strings as a hash set, built by MakeExpr
+  // (every factory and binder goes through it), so that evaluation looks a
+  // value up instead of comparing it with each. Derived: not part of
+  // equality or of the text.
+  std::shared_ptr<const std::unordered_set<std::string>> in_strings;
 };
+inline constexpr size_t kInLookupMin = 8;
 
 // Wraps a node without any normalisation (the factories above normalise).
 // For binders and rewriters that copy a node and change its operands.

@@ -101,6 +101,10 @@ class Evaluator {
       }
       case ExprKind::kIn: {
         const Value& x = Get(n.subject);
+        if (n.in_strings && x.is_string()) {  // every value a STRING literal: equal or not, never UNKNOWN
+          const Truth t = n.in_strings->count(x.as_string()) ? Truth::kTrue : Truth::kFalse;
+          return n.negated ? Negate(t) : t;
+        }
         Truth acc = Truth::kFalse;
         for (const Operand& o : n.values) {
           Truth t = ApplyOp(CompareOp::kEq, Compare(x, Get(o)));

@@ -84,6 +84,27 @@ TEST(Evaluate, AndOrNotFollowKleeneLogic) {
   EXPECT_TRUE(Matches(ParseAndBind("age = 30 OR score = 1"), SampleRow(), EvalContext()));
 }
 
+// A long IN list of STRING literals is looked up in a hash set (Node::in_strings);
+// the answers must equal the element-by-element rule for every kind of subject.
+TEST(Evaluate, LongStringInListsAnswerAsShortOnes) {
+  std::string list, list_with_hit;
+  for (int i = 0; i < 20; ++i) list += (i ? ", '" : "'") + std::string("name ") + std::to_string(i) + "'";
+  list_with_hit = list + ", 'Red car'";
+  ASSERT_TRUE(ParseAndBind("name IN (" + list + ")").expr().node().in_strings) << "the lookup set is built";
+  EXPECT_EQ(Eval("name IN (" + list_with_hit + ")"), T);
+  EXPECT_EQ(Eval("name IN (" + list + ")"), F);
+  EXPECT_EQ(Eval("name NOT IN (" + list_with_hit + ")"), F);
+  EXPECT_EQ(Eval("name NOT IN (" + list + ")"), T);
+  EXPECT_EQ(Eval("site IN (" + list + ")"), U);  // NULL subject
+  EXPECT_EQ(Eval("site NOT IN (" + list + ")"), U);
+  EXPECT_EQ(Eval("owner IN (" + list + ", 'alice')"), T);
+  EXPECT_EQ(Eval("name IN (" + list + ", 'red car')"), F);  // exact, case-sensitive as '='
+  // A list mixing a NULL or a number is not a set of strings: the usual rule.
+  EXPECT_FALSE(ParseAndBind("name IN (" + list + ", NULL)").expr().node().in_strings);
+  EXPECT_EQ(Eval("name IN (" + list + ", NULL)"), U);
+  EXPECT_EQ(Eval("name IN (" + list_with_hit + ", NULL)"), T);
+}
+
 TEST(Evaluate, InAndNotInFollowSqlNullRules) {
   EXPECT_EQ(Eval("age IN (30, NULL)"), T);
   EXPECT_EQ(Eval("age IN (1, NULL)"), U);
