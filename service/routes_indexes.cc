@@ -81,7 +81,6 @@
 #include <random>
 #include <unordered_map>
 
-#include "filter/parser.h"
 #include "service/index_manager.h"
 #include "service/internal/routes.h"
 
@@ -521,20 +520,7 @@ struct IndexRoutes {
                                      std::to_string(k));
     }
     q.k = static_cast<size_t>(k);
-    VESTA_ASSIGN_OR_RETURN(auto filters_json, OptionalString(b, "filters_json"));
-    VESTA_ASSIGN_OR_RETURN(auto filter_string, OptionalString(b, "filter_string"));
-    if (b.contains("filters_json") && !b["filters_json"].is_null() && !b["filters_json"].is_string()) {
-      return Status::InvalidArgument("filters_json: expected a JSON string holding the filter dictionary");
-    }
-    if (filters_json || filter_string) {
-      std::optional<std::string_view> fj, fs;
-      if (filters_json) fj = *filters_json;
-      if (filter_string) fs = *filter_string;
-      VESTA_ASSIGN_OR_RETURN(filter::Expr expr, filter::ParseQueryFilters(fj, fs));
-      bool blank_json = !filters_json || filters_json->find_first_not_of(" \t\r\n{}") == std::string::npos;
-      bool blank_string = !filter_string || filter_string->find_first_not_of(" \t\r\n") == std::string::npos;
-      if (!(blank_json && blank_string)) q.filter = expr.ToString();
-    }
+    VESTA_ASSIGN_OR_RETURN(q.filter, QueryFilter(b));
     VESTA_ASSIGN_OR_RETURN(auto ef, OptionalInt(b, "ef_search"));
     if (ef) {
       if (*ef < 1 || *ef > 4096)

@@ -38,6 +38,19 @@ namespace {
 
 using governance::TableName;
 
+// A JSON string, integer, number or boolean as a Value.
+Result<Value> ScalarFromJson(const json& v, std::string_view field) {
+  if (v.is_string()) return Value::Str(v.get<std::string>());
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    return Status::InvalidArgument(std::string(field) + ": integer out of range: " + v.dump());
+  }
+  if (v.is_number_integer()) return Value::Int(v.get<int64_t>());
+  if (v.is_number_float()) return Value::Real(v.get<double>());
+  if (v.is_boolean()) return Value::Bool(v.get<bool>());
+  return Status::InvalidArgument(std::string(field) + ": expected a string, number or boolean, got " +
+                                 v.dump());
+}
+
 Result<std::optional<int64_t>> Version(const json& body, std::string_view field) {
   VESTA_ASSIGN_OR_RETURN(auto v, OptionalInt(body, field));
   if (v && *v < 0)
@@ -151,13 +164,10 @@ void RegisterSimilarCasesRoutes(Router& router, IndexManager& indexes) {
   auto engine = std::make_shared<SimilarCases>(router.governed(), indexes);
   router.Post(
       "/api/2.0/vector-search/indexes/{index_name}/similar-cases",
-      [engine, &indexes](const Call& call) -> Result<json> {
+      [engine](const Call& call) -> Result<json> {
         const json& b = call.body;
         SimilarCasesRequest req;
         VESTA_ASSIGN_OR_RETURN(req.index, ParseName(call.Param(1), "index_name"));
-        // Column types for the example's value.
-        VESTA_ASSIGN_OR_RETURN(IndexManager::Handle h, indexes.Find(call.caller, req.index));
-        const index::IndexSpec& spec = h.index->spec();
         if (auto ex = b.find("example"); ex != b.end() && !ex->is_null()) {
           CaseExample e;
           const json* value = &*ex;
@@ -170,16 +180,10 @@ void RegisterSimilarCasesRoutes(Router& router, IndexManager& indexes) {
             }
             value = &*v;
           }
-          DataType type = spec.primary_key.type;
-          if (!e.column.empty() && e.column != spec.primary_key.name) {
-            const int at = spec.attributes.FindColumn(e.column);
-            if (at < 0) {
-              return Status::InvalidArgument("example.column: '" + e.column + "' is not a column of index " +
-                                             req.index.ToString());
-            }
-            type = spec.attributes.columns[static_cast<size_t>(at)].type;
-          }
-          VESTA_ASSIGN_OR_RETURN(e.value, ValueFromJson(*value, type, "example.value"));
+          // Untyped: it becomes a literal of the example's filter, which is
+          // bound to the column's type by the governed read (after the
+          // privilege check: nothing about the index is looked at here).
+          VESTA_ASSIGN_OR_RETURN(e.value, ScalarFromJson(*value, "example.value"));
           req.example = std::move(e);
         }
         if (auto qv = b.find("query_vector"); qv != b.end() && !qv->is_null()) {
@@ -213,9 +217,7 @@ void RegisterSimilarCasesRoutes(Router& router, IndexManager& indexes) {
         }
         req.k = static_cast<size_t>(k);
         VESTA_ASSIGN_OR_RETURN(req.columns, StringList(b, "columns"));
-        VESTA_ASSIGN_OR_RETURN(auto filters_json, OptionalString(b, "filters_json"));
-        VESTA_ASSIGN_OR_RETURN(auto filter_string, OptionalString(b, "filter_string"));
-        VESTA_ASSIGN_OR_RETURN(req.filter, CombinedFilter(filters_json, filter_string));
+        VESTA_ASSIGN_OR_RETURN(req.filter, QueryFilter(b));
         VESTA_ASSIGN_OR_RETURN(auto join_key, OptionalString(b, "join_key"));
         if (join_key) req.join_key = *join_key;
         VESTA_ASSIGN_OR_RETURN(req.source_version, Version(b, "source_version"));

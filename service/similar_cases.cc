@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -148,20 +147,6 @@ struct JoinState {
 };
 
 }  // namespace
-
-Result<std::string> CombinedFilter(const std::optional<std::string>& filters_json,
-                                   const std::optional<std::string>& filter_string) {
-  if (!filters_json && !filter_string) return std::string();
-  std::optional<std::string_view> fj, fs;
-  if (filters_json) fj = *filters_json;
-  if (filter_string) fs = *filter_string;
-  VESTA_ASSIGN_OR_RETURN(filter::Expr expr, filter::ParseQueryFilters(fj, fs));
-  const bool blank_json = !filters_json || filters_json->find_first_not_of(" \t\r\n{}") == std::string::npos;
-  const bool blank_string =
-      !filter_string || filter_string->find_first_not_of(" \t\r\n") == std::string::npos;
-  if (blank_json && blank_string) return std::string();
-  return expr.ToString();
-}
 
 SimilarCases::SimilarCases(access::Governed& governed, IndexManager& indexes)
     : governed_(governed), indexes_(indexes) {}

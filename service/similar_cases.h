@@ -173,9 +173,4 @@ class SimilarCases {
   IndexManager& indexes_;
 };
 
-// `filters_json` / `filter_string` as the index query takes them, in
-// filter_string form ("" for none).
-Result<std::string> CombinedFilter(const std::optional<std::string>& filters_json,
-                                   const std::optional<std::string>& filter_string);
-
 }  // namespace vesta::service

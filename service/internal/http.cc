@@ -10,6 +10,8 @@
 #include <cstring>
 #include <limits>
 
+#include "filter/parser.h"
+
 namespace vesta::service::internal {
 namespace {
 
@@ -225,6 +227,21 @@ Result<std::optional<std::string>> OptionalString(const json& body, std::string_
   if (!v) return std::optional<std::string>();
   if (!v->is_string()) return Expected(field, "a string", *v);
   return std::optional<std::string>(v->get<std::string>());
+}
+
+Result<std::string> QueryFilter(const json& body) {
+  VESTA_ASSIGN_OR_RETURN(auto filters_json, OptionalString(body, "filters_json"));
+  VESTA_ASSIGN_OR_RETURN(auto filter_string, OptionalString(body, "filter_string"));
+  if (!filters_json && !filter_string) return std::string();
+  std::optional<std::string_view> fj, fs;
+  if (filters_json) fj = *filters_json;
+  if (filter_string) fs = *filter_string;
+  VESTA_ASSIGN_OR_RETURN(filter::Expr expr, filter::ParseQueryFilters(fj, fs));
+  const bool blank_json = !filters_json || filters_json->find_first_not_of(" \t\r\n{}") == std::string::npos;
+  const bool blank_string =
+      !filter_string || filter_string->find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank_json && blank_string) return std::string();
+  return expr.ToString();
 }
 
 Result<std::optional<int64_t>> OptionalInt(const json& body, std::string_view field) {

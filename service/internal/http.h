@@ -164,6 +164,11 @@ Result<std::optional<double>> OptionalNumber(const json& body, std::string_view 
 Result<std::optional<bool>> OptionalBool(const json& body, std::string_view field);
 // An array of strings (absent: empty).
 Result<std::vector<std::string>> StringList(const json& body, std::string_view field);
+// The filter of a query body in filter_string form: Mosaic's `filters_json`
+// (a JSON string holding the filter dictionary) AND `filter_string`; "" when
+// both are absent or blank. Errors: InvalidArgument naming the field (not a
+// string; the parsers' messages, filter/parser.h).
+Result<std::string> QueryFilter(const json& body);
 // A JSON array of finite numbers as float32 (each must fit a float).
 // Errors name the position: "query_vector[3]: expected a finite number, got null".
 Result<std::vector<float>> FloatList(const json& v, std::string_view field);

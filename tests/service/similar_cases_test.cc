@@ -519,6 +519,23 @@ TEST_F(SimilarCasesTest, JoinWithoutSelectIs403BeforeAnySearch) {
   }
 }
 
+// A caller without privileges on the index learns nothing about it: every
+// request is 403, whatever it names (columns, values), before any check of
+// the request against the index.
+TEST_F(SimilarCasesTest, CallerWithoutPrivilegesGets403WhateverTheRequestNames) {
+  ASSERT_TRUE(g_->principals().CreateUser("stranger", "admin").ok());
+  auto t = g_->principals().IssueToken("stranger", std::nullopt, "test", "admin");
+  ASSERT_TRUE(t.ok());
+  for (const json& body : {json{{"example", {{"column", "no_such_column"}, {"value", "x"}}}},
+                           json{{"example", {{"column", "patient_id"}, {"value", 42}}}},
+                           json{{"example", "TCGA-06-0139"}, {"columns", {"no_such_column"}}}}) {
+    json e = Similar(body, t->token, 403);
+    ASSERT_TRUE(e.is_object()) << body.dump();
+    EXPECT_EQ(e["error_code"], "PERMISSION_DENIED") << e.dump();
+    EXPECT_EQ(e["message"].get<std::string>().find("no_such_column"), std::string::npos) << e.dump();
+  }
+}
+
 TEST_F(SimilarCasesTest, NamedVersionsRepeatTheSameAnswerAfterTheTablesMoveOn) {
   const std::string patient = GbmPatient();
   json req = FullRequest(patient);
