@@ -6,14 +6,15 @@
 //     vesta::bench::SetProgram("governed_bench");
 //     auto store = vesta::bench::Take(Store::Open(path, {}), "opening the store");
 //
-// Thread-safety: call SetProgram once before any other thread starts; Die
-// may then be called from any thread (it exits the process).
+// Thread-safety: call SetProgram (and MakeTempDir) before any other thread
+// starts; Die may then be called from any thread (it exits the process).
 #pragma once
 
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "common/status.h"
@@ -23,7 +24,7 @@ namespace vesta::bench {
 namespace internal {
 struct ProgramState {
   std::string name = "bench";
-  std::function<void()> on_die;  // e.g. removing a temporary folder
+  std::string temp_dir;  // MakeTempDir's folder, removed by RemoveTempDir and Die
 };
 inline ProgramState& Program() {
   static ProgramState state;
@@ -31,16 +32,35 @@ inline ProgramState& Program() {
 }
 }  // namespace internal
 
-// The name Die prints, and what it runs before exiting (optional).
-inline void SetProgram(std::string name, std::function<void()> on_die = nullptr) {
+// The name Die prints.
+inline void SetProgram(std::string name) {
   internal::Program().name = std::move(name);
-  internal::Program().on_die = std::move(on_die);
 }
 
+// Removes MakeTempDir's folder, if any (errors ignored).
+inline void RemoveTempDir() {
+  std::string& dir = internal::Program().temp_dir;
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  dir.clear();
+}
+
+// Prints "<program>: <what>", removes MakeTempDir's folder and exits 1.
 [[noreturn]] inline void Die(const std::string& what) {
   std::fprintf(stderr, "%s: %s\n", internal::Program().name.c_str(), what.c_str());
-  if (internal::Program().on_die) internal::Program().on_die();
+  RemoveTempDir();
   std::exit(1);
+}
+
+// Creates a fresh folder "<system temp>/<prefix>-XXXXXX" (mkdtemp), removed
+// by RemoveTempDir or Die; one per program. Returns its path; dies if it
+// cannot be created.
+inline std::string MakeTempDir(const std::string& prefix) {
+  std::string path = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (mkdtemp(path.data()) == nullptr) Die("cannot create a temporary directory for " + prefix);
+  internal::Program().temp_dir = path;
+  return path;
 }
 
 // Dies with `what` and the status unless it is OK.

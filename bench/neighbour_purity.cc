@@ -123,15 +123,6 @@ constexpr size_t kPermutations = 10000;
 const std::array<std::string, 2> kCohorts = {"GBM", "LGG"};
 
 // The temporary store's directory, removed on exit ("" for --store).
-std::string g_temp_dir;  // NOLINT: set once in Main
-
-void RemoveTempDir() {
-  if (g_temp_dir.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(g_temp_dir, ec);
-  g_temp_dir.clear();
-}
-
 TableName Name(const char* full) {
   return Take(TableName::Parse(full), full);
 }
@@ -549,7 +540,7 @@ bool CreateIfMissing(service::IndexManager& im, const access::Caller& caller,
 }
 
 int Main(int argc, char** argv) {
-  SetProgram("neighbour_purity", RemoveTempDir);
+  SetProgram("neighbour_purity");
   const Options o = ParseArgs(argc, argv);
   const auto t_start = Clock::now();
   openblas_set_num_threads(1);
@@ -558,10 +549,7 @@ int Main(int argc, char** argv) {
   // The store.
   std::string path = o.store;
   if (path.empty()) {
-    std::string templ = (std::filesystem::temp_directory_path() / "neighbour_purity-XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) Die("cannot create a temporary directory");
-    g_temp_dir = templ;
-    path = g_temp_dir + "/store.vesta";
+    path = MakeTempDir("neighbour_purity") + "/store.vesta";
   }
   Take(governance::Store::Open(path, {}), "opening the store " + path);  // creates it if missing
   auto governed = Take(access::Governed::Open(path), "opening the store " + path);

@@ -28,7 +28,6 @@
 //
 // Exit status: 0, or 1 on any error (printed on stderr).
 #include <omp.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -56,15 +55,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using governance::TableName;
-
-std::string g_temp_dir;  // NOLINT: set once in Main
-
-void RemoveTempDir() {
-  if (g_temp_dir.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(g_temp_dir, ec);
-  g_temp_dir.clear();
-}
 
 double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -133,15 +123,12 @@ Options ParseArgs(int argc, char** argv) {
 }
 
 int Main(int argc, char** argv) {
-  SetProgram("similar_cases_bench", RemoveTempDir);
+  SetProgram("similar_cases_bench");
   const Options o = ParseArgs(argc, argv);
   openblas_set_num_threads(1);
   omp_set_num_threads(1);
 
-  std::string templ = (std::filesystem::temp_directory_path() / "similar_cases_bench-XXXXXX").string();
-  if (mkdtemp(templ.data()) == nullptr) Die("cannot create a temporary directory");
-  g_temp_dir = templ;
-  const std::string path = g_temp_dir + "/store.vesta";
+  const std::string path = MakeTempDir("similar_cases_bench") + "/store.vesta";
   Take(governance::Store::Open(path, {}), "creating the store");
   auto governed = Take(access::Governed::Open(path), "opening the store");
   access::Governed& g = *governed;
