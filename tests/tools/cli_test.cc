@@ -17,6 +17,7 @@
 
 #include "governance/audit.h"
 #include "governance/principals.h"
+#include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
 namespace vesta::tools {
@@ -59,22 +60,7 @@ class CliTest : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     const std::string out_path = dir_.File("stdout.txt");
     const std::string err_path = dir_.File("stderr.txt");
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (out_fd < 0 || err_fd < 0) _exit(127);
-      dup2(out_fd, STDOUT_FILENO);
-      dup2(err_fd, STDERR_FILENO);
-      unsetenv("VESTA_STORE");
-      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-      if (chdir(dir_.path().c_str()) != 0) _exit(127);
-      std::vector<char*> cargs;
-      for (std::string& a : argv) cargs.push_back(a.data());
-      cargs.push_back(nullptr);
-      execv(cargs[0], cargs.data());
-      _exit(127);
-    }
+    const pid_t pid = ::vesta::testing::SpawnToFiles(argv, out_path, err_path, env, dir_.path().string());
     int status = 0;
     waitpid(pid, &status, 0);
     CliRun r;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "governance/audit.h"
+#include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/tls_cert.h"
 
@@ -72,20 +73,7 @@ class ServeTest : public ::testing::Test {
               const std::string& err_path) {
     std::vector<std::string> argv = {VESTA_CLI, "--store", store_, "--as", "tester"};
     argv.insert(argv.end(), args.begin(), args.end());
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (out_fd < 0 || err_fd < 0) _exit(127);
-      dup2(out_fd, STDOUT_FILENO);
-      dup2(err_fd, STDERR_FILENO);
-      unsetenv("VESTA_STORE");
-      std::vector<char*> cargs;
-      for (std::string& a : argv) cargs.push_back(a.data());
-      cargs.push_back(nullptr);
-      execv(cargs[0], cargs.data());
-      _exit(127);
-    }
+    const pid_t pid = ::vesta::testing::SpawnToFiles(argv, out_path, err_path);
     return pid;
   }
 
