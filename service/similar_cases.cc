@@ -142,6 +142,7 @@ struct JoinState {
   TableInfo info;                         // described at the pinned version
   std::vector<std::string> out_columns;   // returned per case
   std::vector<std::string> read_columns;  // out_columns + on + summary columns
+  bool in_summary = false;                // a summary feature reads it: read for the whole population
   // Read rows by key text (read_columns order).
   std::unordered_map<std::string, std::vector<Row>> by_key;
 };
@@ -274,6 +275,7 @@ Result<SimilarCasesAnswer> SimilarCases::Run(const access::Caller& caller, const
                                      js.spec->table.ToString());
     }
     AddUnique(js.read_columns, column);
+    js.in_summary = true;
     return Status::OK();
   };
   const SummaryRequest& sr = req.summary;
@@ -536,7 +538,7 @@ Result<SimilarCasesAnswer> SimilarCases::Run(const access::Caller& caller, const
     return Status::OK();
   };
   for (JoinState& js : joins) {
-    VESTA_RETURN_IF_ERROR(read_join(js, want_summary ? population_keys : distinct_case_keys, js.spec->filter,
+    VESTA_RETURN_IF_ERROR(read_join(js, js.in_summary ? population_keys : distinct_case_keys, js.spec->filter,
                                     js.read_columns, "join:" + js.spec->name, js.by_key));
     JoinedRows jr;
     jr.name = js.spec->name;

@@ -536,6 +536,36 @@ TEST_F(SimilarCasesTest, CallerWithoutPrivilegesGets403WhateverTheRequestNames) 
   }
 }
 
+// A join the summary does not use is read for the cases' keys only: its
+// governed read (audited with every key it returned) discloses the rows
+// shown and no more.
+TEST_F(SimilarCasesTest, AJoinOutsideTheSummaryIsReadForTheCasesOnly) {
+  json req = FullRequest(GbmPatient());
+  req["summary"].erase("genes");
+  json a = Similar(req, *admin_token_);
+  ASSERT_TRUE(a.is_object());
+  size_t shown = 0;
+  for (const json& rows : a["joins"]["mutations"]["rows_per_case"]) shown += rows.size();
+  std::string query_id;
+  for (const json& r : a["provenance"]["reads"]) {
+    if (r["role"] == "join:mutations") query_id = r["query_id"];
+  }
+  ASSERT_FALSE(query_id.empty());
+  governance::AuditQuery q;
+  q.action = "table.read";
+  q.securable = kMutations.ToString();
+  auto records = g_->audit().Query(q);
+  ASSERT_TRUE(records.ok());
+  int found = 0;
+  for (const auto& rec : *records) {
+    if (rec.parameters_json.find(query_id) == std::string::npos) continue;
+    ++found;
+    EXPECT_EQ(rec.row_count, static_cast<int64_t>(shown));
+  }
+  EXPECT_EQ(found, 1);
+  EXPECT_GT(shown, 0u);
+}
+
 TEST_F(SimilarCasesTest, NamedVersionsRepeatTheSameAnswerAfterTheTablesMoveOn) {
   const std::string patient = GbmPatient();
   json req = FullRequest(patient);
