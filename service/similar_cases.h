@@ -22,7 +22,8 @@
 //      version with `on IN (keys)` AND the join's filter;
 //   4. the summary's population: Governed::ReadTable of the source table at
 //      the searched version with the same filter (the row filter applies),
-//      and the joined tables for its keys.
+//      and the joined tables the summary uses for its keys (the others for
+//      the cases' keys only).
 // Keys are joined as the caller sees them: a join key masked by a keyed hash
 // (the same HMAC in every table) still joins; the raw values never leave
 // Governed.
